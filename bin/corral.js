@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Corral's command-line entry. Kept tiny: the commands load only what they need.
+import { main } from '../dist/cli/main.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    console.error(error);
+    process.exitCode = 70;
+  },
+);

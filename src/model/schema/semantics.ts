@@ -1,0 +1,301 @@
+/**
+ * @module Template-wide rules that no single field can check: names unique across scopes, step dependencies,
+ * combination expressions against their parameters, and every format string's references against the values
+ * available where it is resolved (§7.3.1).
+ */
+import { checkCombinationExpr, parseCombinationExpr } from '../combination-expr.js';
+import { type DocumentPath, ExpressionError } from '../errors.js';
+import { type FormatString, parseFormatString } from '../format-string.js';
+import { IntRangeExpr } from '../range-expr.js';
+import type {
+  Action,
+  EmbeddedFile,
+  Environment,
+  EnvironmentTemplate,
+  JobParameterDefinition,
+  JobTemplate,
+  StepTemplate,
+} from '../types.js';
+import { SIMPLE_ACTION_KEYS } from '../types.js';
+import { type Checker, closest } from './core.js';
+import { hasInterpolation } from './leaves.js';
+
+const SESSION_VALUES = ['Session.WorkingDirectory', 'Session.HasPathMappingRules', 'Session.PathMappingRulesFile'];
+
+/** The value references available to one group of format strings. */
+interface Scope {
+  readonly names: ReadonlySet<string>;
+  /** Describes where these strings are resolved, for messages ("in a step script"). */
+  readonly where: string;
+}
+
+class FormatChecker {
+  readonly #cache = new Map<string, FormatString | ExpressionError>();
+  readonly #params: readonly Partial<JobParameterDefinition>[];
+  readonly template: Scope;
+  readonly #checker: Checker;
+
+  constructor(params: readonly Partial<JobParameterDefinition>[], checker: Checker) {
+    this.#params = params;
+    this.#checker = checker;
+    const names = new Set<string>();
+    for (const p of params) {
+      if (typeof p.name !== 'string') continue;
+      names.add(`RawParam.${p.name}`);
+      if (p.type !== 'PATH') names.add(`Param.${p.name}`);
+    }
+    this.template = { names, where: 'where the value is resolved when the job is created' };
+  }
+
+  /** A host scope: template values plus PATH parameters, session values and the given extras. */
+  host(where: string, extra: Iterable<string>): Scope {
+    const names = new Set<string>(SESSION_VALUES);
+    for (const p of this.#params) {
+      if (typeof p.name !== 'string') continue;
+      names.add(`Param.${p.name}`);
+      names.add(`RawParam.${p.name}`);
+    }
+    for (const name of extra) names.add(name);
+    return { names, where };
+  }
+
+  /** Checks one format string (anything not a string with `{{` is skipped). */
+  check(value: unknown, path: DocumentPath, scope: Scope): void {
+    if (typeof value !== 'string' || !hasInterpolation(value)) return;
+    let parsed = this.#cache.get(value);
+    if (parsed === undefined) {
+      try {
+        parsed = parseFormatString(value);
+      } catch (error) {
+        if (!(error instanceof ExpressionError)) throw error;
+        parsed = error;
+      }
+      this.#cache.set(value, parsed);
+    }
+    if (parsed instanceof ExpressionError) {
+      this.#checker.report(path, parsed.message);
+      return;
+    }
+    for (const ref of parsed.references) {
+      if (!scope.names.has(ref.name)) this.#checker.report(path, this.#explain(ref.name, scope));
+    }
+  }
+
+  #explain(name: string, scope: Scope): string {
+    const base = `'{{${name}}}'`;
+    if (name === 'Job.Name' || name === 'Step.Name') {
+      return `${base} belongs to the EXPR extension, which Corral does not support yet`;
+    }
+    const [head, second, third] = name.split('.');
+    if (head === 'Param' && third === undefined && second !== undefined) {
+      const def = this.#params.find((p) => p.name === second);
+      if (def?.type === 'PATH' && scope.names.has(`RawParam.${second}`)) {
+        return `${base} is a PATH parameter, whose path-mapped value exists only on the worker; use '{{RawParam.${second}}}' ${scope.where}`;
+      }
+    }
+    if (
+      (head === 'Task' || head === 'Session' || head === 'Env') &&
+      ![...scope.names].some((n) => n.startsWith(`${head}.`))
+    ) {
+      return `${base} is not available ${scope.where}`;
+    }
+    const hint = closest(name, scope.names);
+    const what = head === 'Param' || head === 'RawParam' ? `no job parameter named '${second ?? ''}'` : 'no such value';
+    return `${base} is not defined: ${what} ${scope.where}${hint ? ` (did you mean '{{${hint}}}'?)` : ''}`;
+  }
+}
+
+function checkAction(action: Partial<Action> | undefined, path: DocumentPath, scope: Scope, fc: FormatChecker): void {
+  if (!action) return;
+  fc.check(action.command, [...path, 'command'], scope);
+  action.args?.forEach((arg, i) => fc.check(arg, [...path, 'args', i], scope));
+  fc.check(action.timeout, [...path, 'timeout'], fc.template);
+  if (action.cancelation?.mode === 'NOTIFY_THEN_TERMINATE') {
+    fc.check(action.cancelation.notifyPeriodInSeconds, [...path, 'cancelation', 'notifyPeriodInSeconds'], fc.template);
+  }
+}
+
+function fileNames(files: readonly Partial<EmbeddedFile>[] | undefined, prefix: string): string[] {
+  return (files ?? []).flatMap((f) => (typeof f.name === 'string' ? [`${prefix}.${f.name}`] : []));
+}
+
+function checkEmbeddedFiles(
+  files: readonly Partial<EmbeddedFile>[] | undefined,
+  path: DocumentPath,
+  scope: Scope,
+  fc: FormatChecker,
+) {
+  files?.forEach((file, i) => fc.check(file.data, [...path, 'embeddedFiles', i, 'data'], scope));
+}
+
+function checkEnvironment(env: Partial<Environment>, path: DocumentPath, fc: FormatChecker): void {
+  const scope = fc.host('in this environment', fileNames(env.script?.embeddedFiles, 'Env.File'));
+  for (const [name, value] of Object.entries(env.variables ?? {})) fc.check(value, [...path, 'variables', name], scope);
+  if (env.script) {
+    const actionsPath = [...path, 'script', 'actions'];
+    checkAction(env.script.actions?.onEnter, [...actionsPath, 'onEnter'], scope, fc);
+    checkAction(env.script.actions?.onExit, [...actionsPath, 'onExit'], scope, fc);
+    checkEmbeddedFiles(env.script.embeddedFiles, [...path, 'script'], scope, fc);
+  }
+}
+
+function checkStep(step: Partial<StepTemplate>, path: DocumentPath, fc: FormatChecker, checker: Checker): void {
+  const host = step.hostRequirements;
+  host?.amounts?.forEach((amount, i) => {
+    const at = [...path, 'hostRequirements', 'amounts', i];
+    for (const key of ['name', 'min', 'max'] as const) fc.check(amount[key], [...at, key], fc.template);
+  });
+  host?.attributes?.forEach((attribute, i) => {
+    const at = [...path, 'hostRequirements', 'attributes', i];
+    fc.check(attribute.name, [...at, 'name'], fc.template);
+    for (const key of ['anyOf', 'allOf'] as const)
+      attribute[key]?.forEach((v, j) => fc.check(v, [...at, key, j], fc.template));
+  });
+
+  const params = step.parameterSpace?.taskParameterDefinitions ?? [];
+  params.forEach((param, i) => {
+    const at = [...path, 'parameterSpace', 'taskParameterDefinitions', i];
+    if (typeof param.range === 'string') fc.check(param.range, [...at, 'range'], fc.template);
+    else param.range?.forEach((item, j) => fc.check(item, [...at, 'range', j], fc.template));
+    if (param.chunks) {
+      fc.check(param.chunks.defaultTaskCount, [...at, 'chunks', 'defaultTaskCount'], fc.template);
+      fc.check(param.chunks.targetRuntimeSeconds, [...at, 'chunks', 'targetRuntimeSeconds'], fc.template);
+    }
+  });
+  checkCombination(step, path, checker);
+
+  step.stepEnvironments?.forEach((env, i) => checkEnvironment(env, [...path, 'stepEnvironments', i], fc));
+
+  const taskValues = params.flatMap((p) =>
+    typeof p.name === 'string' ? [`Task.Param.${p.name}`, `Task.RawParam.${p.name}`] : [],
+  );
+  if (step.script) {
+    const scope = fc.host('in this step', [...taskValues, ...fileNames(step.script.embeddedFiles, 'Task.File')]);
+    checkAction(step.script.actions?.onRun, [...path, 'script', 'actions', 'onRun'], scope, fc);
+    checkEmbeddedFiles(step.script.embeddedFiles, [...path, 'script'], scope, fc);
+  }
+  for (const key of SIMPLE_ACTION_KEYS) {
+    const simple = step[key];
+    if (!simple) continue;
+    const scope = fc.host('in this step', taskValues);
+    fc.check(simple.script, [...path, key, 'script'], scope);
+    checkAction({ command: 'x', ...simple } as Action, [...path, key], scope, fc);
+  }
+}
+
+/** Checks the combination expression against the step's task parameters (lengths only when all are literal). */
+function checkCombination(step: Partial<StepTemplate>, path: DocumentPath, checker: Checker): void {
+  const space = step.parameterSpace;
+  if (!space?.combination) return;
+  const at = [...path, 'parameterSpace', 'combination'];
+  try {
+    const tree = parseCombinationExpr(space.combination);
+    const lengths = new Map<string, number>();
+    let allKnown = true;
+    for (const param of space.taskParameterDefinitions ?? []) {
+      if (typeof param.name !== 'string') return; // reported already; names unknown
+      const length = literalLength(param.range);
+      if (length === undefined) allKnown = false;
+      lengths.set(param.name, length ?? 1);
+    }
+    // Ranges that are format strings have no length yet; then only names and structure are checked now, and
+    // lengths again when the job is created.
+    if (!allKnown) for (const name of lengths.keys()) lengths.set(name, 1);
+    const chunked = space.taskParameterDefinitions?.find((p) => p.type === 'CHUNK[INT]')?.name;
+    checkCombinationExpr(tree, { text: space.combination, lengths, ...(chunked ? { chunked } : {}) });
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    checker.report(at, error.message);
+  }
+}
+
+/** Number of values of a range if it is known before job creation. */
+function literalLength(range: readonly (number | string)[] | string | undefined): number | undefined {
+  if (range === undefined) return undefined;
+  if (typeof range === 'string') {
+    if (hasInterpolation(range)) return undefined;
+    try {
+      return IntRangeExpr.parse(range).length;
+    } catch {
+      return undefined;
+    }
+  }
+  return range.length;
+}
+
+/** Reports dependencies on unknown steps, on the step itself, repeated ones, and cycles. */
+function checkDependencies(steps: readonly Partial<StepTemplate>[], checker: Checker): void {
+  const index = new Map<string, number>();
+  steps.forEach((step, i) => {
+    if (typeof step.name === 'string' && !index.has(step.name)) index.set(step.name, i);
+  });
+  const edges: number[][] = steps.map(() => []);
+  steps.forEach((step, i) => {
+    const seen = new Set<string>();
+    step.dependencies?.forEach((dep, j) => {
+      const at = ['steps', i, 'dependencies', j, 'dependsOn'];
+      const target = dep.dependsOn;
+      if (typeof target !== 'string') return;
+      if (target === step.name) checker.report(at, `step '${target}' cannot depend on itself`);
+      else if (!index.has(target)) {
+        const hint = closest(target, index.keys());
+        checker.report(at, `no step named '${target}'${hint ? ` (did you mean '${hint}'?)` : ''}`);
+      } else if (seen.has(target)) checker.report(at, `'${target}' is listed twice`);
+      else edges[i]!.push(index.get(target)!);
+      seen.add(target);
+    });
+  });
+  // Depth-first search with colours; the first back edge found names the cycle.
+  const colour = new Uint8Array(steps.length);
+  const stack: number[] = [];
+  const visit = (i: number): boolean => {
+    colour[i] = 1;
+    stack.push(i);
+    for (const j of edges[i]!) {
+      if (colour[j] === 1) {
+        const cycle = [...stack.slice(stack.indexOf(j)), j].map((k) => `'${steps[k]!.name}'`);
+        checker.report(['steps', j, 'dependencies'], `steps depend on each other in a cycle: ${cycle.join(' -> ')}`);
+        return true;
+      }
+      if (colour[j] === 0 && visit(j)) return true;
+    }
+    stack.pop();
+    colour[i] = 2;
+    return false;
+  };
+  for (let i = 0; i < steps.length; i++) if (colour[i] === 0 && visit(i)) break;
+}
+
+/** Environment names must differ between the job's environments and every step's. */
+function checkEnvironmentNames(template: Partial<JobTemplate>, checker: Checker): void {
+  const jobNames = new Map<string, number>();
+  template.jobEnvironments?.forEach((env, i) => {
+    if (typeof env.name === 'string') jobNames.set(env.name, i);
+  });
+  template.steps?.forEach((step, i) => {
+    step.stepEnvironments?.forEach((env, j) => {
+      if (typeof env.name === 'string' && jobNames.has(env.name)) {
+        checker.report(
+          ['steps', i, 'stepEnvironments', j, 'name'],
+          `environment name '${env.name}' is already used by jobEnvironments[${jobNames.get(env.name)}]`,
+        );
+      }
+    });
+  });
+}
+
+/** Runs the template-wide rules of a job template. */
+export function checkJobTemplateSemantics(template: Partial<JobTemplate>, checker: Checker): void {
+  const fc = new FormatChecker(template.parameterDefinitions ?? [], checker);
+  fc.check(template.name, ['name'], fc.template);
+  template.jobEnvironments?.forEach((env, i) => checkEnvironment(env, ['jobEnvironments', i], fc));
+  template.steps?.forEach((step, i) => checkStep(step, ['steps', i], fc, checker));
+  checkEnvironmentNames(template, checker);
+  if (template.steps) checkDependencies(template.steps, checker);
+}
+
+/** Runs the template-wide rules of an environment template. */
+export function checkEnvironmentTemplateSemantics(template: Partial<EnvironmentTemplate>, checker: Checker): void {
+  const fc = new FormatChecker(template.parameterDefinitions ?? [], checker);
+  if (template.environment) checkEnvironment(template.environment, ['environment'], fc);
+}
