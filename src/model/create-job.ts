@@ -280,12 +280,13 @@ class TemplateResolver {
   }
 
   step(step: StepTemplate, path: Path): JobStep | undefined {
-    const script = this.script(step, path);
-    const space = this.parameterSpace(step, path);
-    const hostRequirements = step.hostRequirements ? this.hostRequirements(step, path) : undefined;
+    // In the order of the template's fields, so problems are listed as they appear in the document.
     const stepEnvironments = (step.stepEnvironments ?? []).map((env, i) =>
       this.environment(env, [...path, 'stepEnvironments', i]),
     );
+    const hostRequirements = step.hostRequirements ? this.hostRequirements(step, path) : undefined;
+    const space = this.parameterSpace(step, path);
+    const script = this.script(step, path);
     if (!script || !space) return undefined;
     return {
       name: step.name,

@@ -125,17 +125,19 @@ function parseYaml(text: string, source: string | undefined): unknown {
       const position = mark?.line === undefined ? undefined : { line: mark.line + 1, column: (mark.column ?? 0) + 1 };
       throw syntaxError(`YAML: ${error.reason}`, position, source);
     }
+    if (error instanceof RangeError) throw syntaxError('the document nests too deeply', undefined, source);
     throw error;
   }
   // js-yaml shares one object for every alias of an anchor; a "billion laughs" document is small in memory but
   // explodes for anything that walks it. Count the expanded size once, with an early exit.
+  // Iterative, so deep documents cannot overflow the stack here.
   let budget = MAX_DOCUMENT_NODES;
-  const count = (node: unknown): void => {
-    if (--budget < 0) return;
-    if (Array.isArray(node)) for (const item of node) count(item);
-    else if (node !== null && typeof node === 'object') for (const key in node) count((node as never)[key]);
-  };
-  count(value);
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && --budget >= 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) for (const item of node) stack.push(item);
+    else if (node !== null && typeof node === 'object') for (const key in node) stack.push((node as never)[key]);
+  }
   if (budget < 0) {
     throw syntaxError(
       `the document expands to more than ${MAX_DOCUMENT_NODES.toLocaleString('en-US')} nodes through YAML aliases`,

@@ -100,7 +100,12 @@ class FormatChecker {
       return `${base} is not available ${scope.where}`;
     }
     const hint = closest(name, scope.names);
-    const what = head === 'Param' || head === 'RawParam' ? `no job parameter named '${second ?? ''}'` : 'no such value';
+    const last = name.slice(name.lastIndexOf('.') + 1);
+    let what = 'no such value';
+    if (head === 'Param' || head === 'RawParam') what = `no job parameter named '${second ?? ''}'`;
+    else if ((head === 'Task' || head === 'Env') && second === 'File') what = `no embedded file named '${last}'`;
+    else if (head === 'Task' && (second === 'Param' || second === 'RawParam'))
+      what = `no task parameter named '${last}'`;
     return `${base} is not defined: ${what} ${scope.where}${hint ? ` (did you mean '{{${hint}}}'?)` : ''}`;
   }
 }
