@@ -115,7 +115,7 @@ const mutation = fc.record({
       -1,
       0,
       2 ** 63,
-      1e309,
+      Number.POSITIVE_INFINITY,
     ),
   ),
 }) as fc.Arbitrary<Mutation>;
