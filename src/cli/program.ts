@@ -21,6 +21,8 @@ export function buildProgram(options: { setExitCode: (code: number) => void }): 
   const program = new Command('corral')
     .description('Corral: an Open Job Description job farm. Describe jobs, run them here, or across many machines.')
     .version(corralVersion(), '-V, --version')
+    // Program options only before the command, so `corral schema --version V` reaches the command.
+    .enablePositionalOptions()
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 

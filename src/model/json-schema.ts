@@ -18,7 +18,7 @@ export function templateJsonSchema(options: { version: TemplateSchemaVersion }):
   const root = (isJob ? jobTemplateSchema : environmentTemplateSchema).jsonSchema(context);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: `https://corral.dev/schemas/${options.version}.json`,
+    $id: `urn:corral:schema:${options.version}`,
     title: isJob ? 'OpenJD job template (jobtemplate-2023-09)' : 'OpenJD environment template (environment-2023-09)',
     ...root,
     $defs: context.defs,

@@ -1,0 +1,50 @@
+/**
+ * The public API is exactly what package.json `exports` lists: each subpath imports through the package name and
+ * exposes its documented names; internal modules are not reachable.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { repoRoot } from './helpers/cli.js';
+
+const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, { types?: string; import?: string } | string>;
+};
+
+it('builds every exported file', () => {
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue;
+    for (const file of [target.import, target.types]) {
+      assert.ok(file && existsSync(join(repoRoot, file)), `${subpath}: ${file} is missing (run the build)`);
+    }
+  }
+});
+
+it('exposes corral/model by package name', async () => {
+  const model = await import(`${pkg.name}/model`);
+  for (const name of [
+    'decodeJobTemplate',
+    'decodeEnvironmentTemplate',
+    'decodeTemplate',
+    'preprocessJobParameterValues',
+    'mergeJobParameterDefinitions',
+    'createJob',
+    'StepParameterSpace',
+    'IntRangeExpr',
+    'parseFormatString',
+    'resolveFormatString',
+    'templateJsonSchema',
+    'CorralError',
+    'TemplateError',
+    'ModelErrorCode',
+  ]) {
+    assert.ok(name in model, `corral/model exports ${name}`);
+  }
+});
+
+it('keeps internal modules private', async () => {
+  await assert.rejects(import(`${pkg.name}/dist/model/decode.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  await assert.rejects(import(`${pkg.name}/model/schema/core`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+});
