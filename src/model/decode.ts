@@ -142,7 +142,7 @@ function decode(options: DecodeTemplateOptions, want: 'job' | 'environment' | 'a
   const checker = new Checker(extensions);
   checker.issues.push(...extensionIssues);
   const schema = (kind === 'job' ? jobTemplateSchema : environmentTemplateSchema) as Schema<unknown>;
-  const result = schema.check(root, [], checker);
+  const result = schema.check(root, undefined, checker);
   if (result !== INVALID) {
     if (kind === 'job') checkJobTemplateSemantics(result as Partial<JobTemplate>, checker);
     else checkEnvironmentTemplateSemantics(result as Partial<EnvironmentTemplate>, checker);

@@ -158,14 +158,39 @@ function parseJson(text: string, source: string | undefined): unknown {
     const position = at ? offsetToPosition(text, Number(at[1])) : undefined;
     throw syntaxError(`JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`, position, source);
   }
-  const scan = scanJson(text);
-  if (scan.duplicate !== undefined) {
-    throw syntaxError(`duplicate key ${scan.duplicate.key}`, offsetToPosition(text, scan.duplicate.offset), source);
+  // JSON.parse silently keeps the last of duplicate keys. Counting is cheap (a native split and a walk of the
+  // result); only when the counts differ (duplicates, or merely `"key" :` spacing or `\":` inside strings) does the
+  // exact scanner run.
+  if (text.split('":').length - 1 !== countKeysInValue(value)) {
+    const scan = scanJson(text);
+    if (scan.duplicate !== undefined) {
+      throw syntaxError(`duplicate key ${scan.duplicate.key}`, offsetToPosition(text, scan.duplicate.offset), source);
+    }
   }
   // JSON.parse rounds integers beyond 2^53 and reads `1.0` as 1; such documents are read again through the exact
-  // YAML schema (JSON is a subset of YAML 1.2 flow style).
-  if (scan.needsExact) value = jsyaml.load(text, { schema: CORE_EXACT_SCHEMA, json: true });
+  // YAML schema (JSON is a subset of YAML 1.2 flow style). The test may match digits inside strings too, which
+  // only costs the slower parse.
+  if (/[0-9]{16}|[0-9](?:\.[0-9]*)?[eE][-+]?[0-9]|[0-9]\.0*(?![0-9])/.test(text) && scanJson(text).needsExact) {
+    value = jsyaml.load(text, { schema: CORE_EXACT_SCHEMA, json: true });
+  }
   return value;
+}
+
+/** Keys in a parsed JSON value. */
+function countKeysInValue(value: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) for (const item of node) stack.push(item);
+    else if (node !== null && typeof node === 'object') {
+      for (const key in node) {
+        count++;
+        stack.push((node as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return count;
 }
 
 /**

@@ -16,6 +16,26 @@ type UnsupportedExtensionName = (typeof RECOGNISED_UNSUPPORTED_EXTENSIONS)[numbe
 export const INVALID: unique symbol = Symbol('invalid');
 export type Checked<T> = T | typeof INVALID;
 
+/**
+ * Where a value is, as a chain of keys from the document's root (`undefined` is the root). Linked rather than
+ * copied, so walking a large template allocates one small node per level; it becomes an array only when reported.
+ */
+export type Path = { readonly up: Path; readonly key: string | number } | undefined;
+
+/** The path of `keys` below `path`. */
+export function sub(path: Path, ...keys: (string | number)[]): Path {
+  let out = path;
+  for (const key of keys) out = { up: out, key };
+  return out;
+}
+
+/** A path as the array of its keys. */
+export function pathArray(path: Path): (string | number)[] {
+  const keys: (string | number)[] = [];
+  for (let node = path; node !== undefined; node = node.up) keys.push(node.key);
+  return keys.reverse();
+}
+
 /** A problem found while checking, before positions are attached. */
 export interface RawIssue {
   readonly path: DocumentPath;
@@ -66,7 +86,8 @@ export class Checker {
     return this.extensions.has(extension);
   }
 
-  report(path: DocumentPath, message: string, atKey = false): typeof INVALID {
+  report(at: Path, message: string, atKey = false): typeof INVALID {
+    const path = pathArray(at);
     this.issues.push(atKey ? { path, message, atKey } : { path, message });
     return INVALID;
   }
@@ -80,7 +101,7 @@ export interface JsonSchemaContext {
 
 export interface Schema<T> {
   /** Checks `value` found at `path`, reporting problems into `checker`. */
-  check(value: unknown, path: DocumentPath, checker: Checker): Checked<T>;
+  check(value: unknown, path: Path, checker: Checker): Checked<T>;
   /** Describes the accepted documents as JSON Schema (draft 2020-12), with every extension enabled. */
   jsonSchema(context: JsonSchemaContext): Record<string, unknown>;
 }
@@ -152,7 +173,7 @@ export function closest(word: string, candidates: Iterable<string>): string | un
 
 /** A schema defined by a function, for leaves with rules of their own. */
 export function custom<T>(
-  check: (value: unknown, path: DocumentPath, checker: Checker) => Checked<T>,
+  check: (value: unknown, path: Path, checker: Checker) => Checked<T>,
   jsonSchema: Record<string, unknown> | ((context: JsonSchemaContext) => Record<string, unknown>),
 ): Schema<T> {
   return {
@@ -221,7 +242,7 @@ export function list<T>(
       // Invalid items are dropped but the rest is kept, so rules further up still see what they can.
       const out: T[] = [];
       for (let i = 0; i < value.length; i++) {
-        const result = item.check(value[i], [...path, i], checker);
+        const result = item.check(value[i], sub(path, i), checker);
         if (result !== INVALID) out.push(result);
       }
       return out;
@@ -270,7 +291,7 @@ export interface ObjectOptions<T> {
   readonly name?: string;
   readonly description?: string;
   /** Cross-field rules, run when the value is a mapping; gets the valid fields. */
-  readonly refine?: (value: Partial<T>, path: DocumentPath, checker: Checker, raw: Record<string, unknown>) => void;
+  readonly refine?: (value: Partial<T>, path: Path, checker: Checker, raw: Record<string, unknown>) => void;
   /** Extra keys that are accepted and ignored (`$schema`). */
   readonly ignoredKeys?: readonly string[];
 }
@@ -292,7 +313,7 @@ export function object<T>(fields: Fields, options: ObjectOptions<T> = {}): Schem
       for (const key in raw) {
         if (Object.hasOwn(fields, key) || ignored.has(key)) continue;
         const hint = closest(key, names);
-        checker.report([...path, key], `unknown field '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`, true);
+        checker.report(sub(path, key), `unknown field '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`, true);
       }
       for (const name of names) {
         const spec = fields[name]!;
@@ -302,10 +323,10 @@ export function object<T>(fields: Fields, options: ObjectOptions<T> = {}): Schem
           continue;
         }
         if (spec.extension && !checker.has(spec.extension as ExtensionName)) {
-          checker.report([...path, name], requiresExtension(`'${name}'`, spec.extension), true);
+          checker.report(sub(path, name), requiresExtension(`'${name}'`, spec.extension), true);
           continue;
         }
-        const result = spec.schema.check(raw[name], [...path, name], checker);
+        const result = spec.schema.check(raw[name], sub(path, name), checker);
         if (result !== INVALID) out[name] = result;
       }
       options.refine?.(out as Partial<T>, path, checker, raw);
@@ -371,12 +392,12 @@ export function tagged<T>(
             ? (tags.find((t) => t.toLowerCase() === which.toLowerCase()) ?? closest(which, tags))
             : undefined;
         return checker.report(
-          [...path, tag],
+          sub(path, tag),
           `${options.describeTag ?? tag} must be one of ${tags.join(', ')}, got ${describeValue(which)}${hint ? ` (did you mean ${hint}?)` : ''}`,
         );
       }
       if (variant.extension && !checker.has(variant.extension)) {
-        return checker.report([...path, tag], requiresExtension(which as string, variant.extension));
+        return checker.report(sub(path, tag), requiresExtension(which as string, variant.extension));
       }
       return variant.schema.check(value, path, checker);
     },
@@ -394,7 +415,7 @@ export function tagged<T>(
 
 /** A mapping from names to values (environment `variables`). */
 export function record<T>(
-  key: (name: string, path: DocumentPath, checker: Checker) => boolean,
+  key: (name: string, path: Path, checker: Checker) => boolean,
   valueSchema: Schema<T>,
   options: { minEntries?: number; keyPattern: string },
 ): Schema<Record<string, T>> {
@@ -408,8 +429,8 @@ export function record<T>(
       let count = 0;
       for (const name in raw) {
         count++;
-        if (!key(name, [...path, name], checker)) continue;
-        const result = valueSchema.check(raw[name], [...path, name], checker);
+        if (!key(name, sub(path, name), checker)) continue;
+        const result = valueSchema.check(raw[name], sub(path, name), checker);
         if (result !== INVALID) out[name] = result;
       }
       if (options.minEntries && count < options.minEntries) checker.report(path, 'must not be an empty mapping');

@@ -3,7 +3,6 @@
  * accepted forms (`<integer> | <intstring>`, FEATURE_BUNDLE_1 format strings), capability names.
  */
 import { FloatLiteral } from '../document.js';
-import type { DocumentPath } from '../errors.js';
 import type { ExtensionName } from '../types.js';
 import {
   type Checked,
@@ -13,8 +12,10 @@ import {
   describeValue,
   INVALID,
   type Limits,
+  type Path,
   quote,
   type Schema,
+  sub,
 } from './core.js';
 
 /** Unicode category Cc: C0 and C1 controls. */
@@ -61,10 +62,18 @@ export function text(options: TextOptions = {}): Schema<string> {
     (value, path, checker) => {
       if (typeof value !== 'string') return checker.report(path, `expected a string, got ${describeValue(value)}`);
       const max = maxOf(options.max, checker);
-      const length = options.formatString ? literalLength(value) : codePointLength(value);
       let ok = true;
+      // Code points never outnumber UTF-16 units, so the exact count is needed only near the limits.
       if (value.length === 0 && min > 0) ok = report(checker, path, 'must not be empty');
-      else if (!options.formatString && length < min) ok = report(checker, path, `must be at least ${min} characters`);
+      else if (!options.formatString && value.length < 2 * min && codePointLength(value) < min) {
+        ok = report(checker, path, `must be at least ${min} characters`);
+      }
+      const length =
+        max === undefined || value.length <= max
+          ? 0
+          : options.formatString
+            ? literalLength(value)
+            : codePointLength(value);
       if (max !== undefined && length > max) {
         ok = report(
           checker,
@@ -100,7 +109,7 @@ export function text(options: TextOptions = {}): Schema<string> {
   );
 }
 
-function report(checker: Checker, path: DocumentPath, message: string): false {
+function report(checker: Checker, path: Path, message: string): false {
   checker.report(path, message);
   return false;
 }
@@ -184,7 +193,7 @@ export interface IntOptions {
  */
 export function integer(options: IntOptions = {}): Schema<number | string> {
   const { min = INT64_MIN, max = INT64_MAX, what = 'an integer' } = options;
-  const bounds = (n: bigint, path: DocumentPath, checker: Checker): Checked<number | string> => {
+  const bounds = (n: bigint, path: Path, checker: Checker): Checked<number | string> => {
     if (n < min) return checker.report(path, `must be at least ${min}, is ${n}`);
     if (n > max) return checker.report(path, `must be at most ${max}, is ${n}`);
     return toIntValue(n);
@@ -234,7 +243,7 @@ export interface FloatOptions {
  */
 export function float(options: FloatOptions = {}): Schema<number | string> {
   const what = options.what ?? 'a number';
-  const bounds = (n: number, path: DocumentPath, checker: Checker): boolean => {
+  const bounds = (n: number, path: Path, checker: Checker): boolean => {
     if (!Number.isFinite(n)) return report(checker, path, `must be a finite number, got ${n}`);
     if (options.min !== undefined) {
       if (options.exclusiveMin ? n <= options.min : n < options.min) {

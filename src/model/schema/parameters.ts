@@ -2,7 +2,6 @@
  * @module Schemas of job parameter definitions (§2): STRING, PATH, INT, FLOAT, their constraints and the rules of
  * their `userInterface` hints.
  */
-import type { DocumentPath } from '../errors.js';
 import type {
   FloatParameterDefinition,
   IntParameterDefinition,
@@ -19,9 +18,11 @@ import {
   object,
   oneOf,
   optional,
+  type Path,
   quote,
   required,
   type Schema,
+  sub,
   tagged,
 } from './core.js';
 import {
@@ -88,13 +89,13 @@ const lengthField = () => optional(integer({ min: 0n, what: 'a non-negative inte
 /** Reports a `userInterface.control` that contradicts `allowedValues`; returns the control in effect. */
 function checkControl(
   def: { allowedValues?: readonly unknown[]; userInterface?: UserInterface },
-  path: DocumentPath,
+  path: Path,
   checker: Checker,
   options: { defaultControl: string; freeform: readonly string[] },
 ): string {
   const control = def.userInterface?.control;
   const hasAllowed = def.allowedValues !== undefined;
-  const at = [...path, 'userInterface', 'control'];
+  const at = sub(path, 'userInterface', 'control');
   if (control === undefined) return hasAllowed ? 'DROPDOWN_LIST' : options.defaultControl;
   if (options.freeform.includes(control) && hasAllowed) {
     checker.report(at, `${control} cannot be used with allowedValues; use DROPDOWN_LIST`);
@@ -106,11 +107,11 @@ function checkControl(
 
 function checkLengths(
   def: { minLength?: number | string; maxLength?: number | string },
-  path: DocumentPath,
+  path: Path,
   checker: Checker,
 ): void {
   if (typeof def.minLength === 'number' && typeof def.maxLength === 'number' && def.minLength > def.maxLength) {
-    checker.report([...path, 'maxLength'], `maxLength (${def.maxLength}) is less than minLength (${def.minLength})`);
+    checker.report(sub(path, 'maxLength'), `maxLength (${def.maxLength}) is less than minLength (${def.minLength})`);
   }
 }
 
@@ -168,9 +169,9 @@ export function floatValueProblem(def: FloatParameterDefinition, value: number, 
   return undefined;
 }
 
-function checkCheckBox(def: StringParameterDefinition, path: DocumentPath, checker: Checker): void {
+function checkCheckBox(def: StringParameterDefinition, path: Path, checker: Checker): void {
   const values = def.allowedValues;
-  const at = [...path, 'userInterface', 'control'];
+  const at = sub(path, 'userInterface', 'control');
   if (!values) {
     checker.report(at, 'CHECK_BOX requires allowedValues with two values such as [true, false]');
     return;
@@ -214,17 +215,17 @@ const stringDefinition = object<StringParameterDefinition>(
 
 function checkStringValues(
   def: Partial<StringParameterDefinition | PathParameterDefinition>,
-  path: DocumentPath,
+  path: Path,
   checker: Checker,
 ): void {
   const lengths = { minLength: def.minLength, maxLength: def.maxLength };
   def.allowedValues?.forEach((value, i) => {
     const problem = stringValueProblem(lengths, value);
-    if (problem) checker.report([...path, 'allowedValues', i], problem);
+    if (problem) checker.report(sub(path, 'allowedValues', i), problem);
   });
   if (def.default !== undefined) {
     const problem = stringValueProblem(def, def.default);
-    if (problem) checker.report([...path, 'default'], `default ${problem}`);
+    if (problem) checker.report(sub(path, 'default'), `default ${problem}`);
   }
 }
 
@@ -265,7 +266,7 @@ const pathDefinition = object<PathParameterDefinition>(
         for (const key of ['fileFilters', 'fileFilterDefault'] as const) {
           if (ui[key] !== undefined) {
             checker.report(
-              [...path, 'userInterface', key],
+              sub(path, 'userInterface', key),
               `${key} applies only to the CHOOSE_INPUT_FILE and CHOOSE_OUTPUT_FILE controls; the control here is ${control}`,
               true,
             );
@@ -295,7 +296,7 @@ const intDefinition = object<IntParameterDefinition>(
       const control = checkControl(def, path, checker, { defaultControl: 'SPIN_BOX', freeform: ['SPIN_BOX'] });
       if (def.userInterface?.singleStepDelta !== undefined && control !== 'SPIN_BOX') {
         checker.report(
-          [...path, 'userInterface', 'singleStepDelta'],
+          sub(path, 'userInterface', 'singleStepDelta'),
           `singleStepDelta applies only to SPIN_BOX; the control here is ${control}`,
           true,
         );
@@ -303,17 +304,17 @@ const intDefinition = object<IntParameterDefinition>(
       const min = intOf(def.minValue);
       const max = intOf(def.maxValue);
       if (min !== undefined && max !== undefined && min > max) {
-        checker.report([...path, 'maxValue'], `maxValue (${max}) is less than minValue (${min})`);
+        checker.report(sub(path, 'maxValue'), `maxValue (${max}) is less than minValue (${min})`);
       }
       const bounds = { ...def, allowedValues: undefined } as IntParameterDefinition;
       def.allowedValues?.forEach((value, i) => {
         const problem = intValueProblem(bounds, intOf(value)!);
-        if (problem) checker.report([...path, 'allowedValues', i], problem);
+        if (problem) checker.report(sub(path, 'allowedValues', i), problem);
       });
       const value = intOf(def.default);
       if (value !== undefined) {
         const problem = intValueProblem(def as IntParameterDefinition, value);
-        if (problem) checker.report([...path, 'default'], `default ${problem}`);
+        if (problem) checker.report(sub(path, 'default'), `default ${problem}`);
       }
     },
   },
@@ -339,7 +340,7 @@ const floatDefinition = object<FloatParameterDefinition>(
       for (const key of ['decimals', 'singleStepDelta'] as const) {
         if (def.userInterface?.[key] !== undefined && control !== 'SPIN_BOX') {
           checker.report(
-            [...path, 'userInterface', key],
+            sub(path, 'userInterface', key),
             `${key} applies only to SPIN_BOX; the control here is ${control}`,
             true,
           );
@@ -348,17 +349,17 @@ const floatDefinition = object<FloatParameterDefinition>(
       const min = floatOf(def.minValue);
       const max = floatOf(def.maxValue);
       if (min !== undefined && max !== undefined && min > max) {
-        checker.report([...path, 'maxValue'], `maxValue (${def.maxValue}) is less than minValue (${def.minValue})`);
+        checker.report(sub(path, 'maxValue'), `maxValue (${def.maxValue}) is less than minValue (${def.minValue})`);
       }
       const bounds = { ...def, allowedValues: undefined } as FloatParameterDefinition;
       def.allowedValues?.forEach((value, i) => {
         const problem = floatValueProblem(bounds, floatOf(value)!, String(value));
-        if (problem) checker.report([...path, 'allowedValues', i], problem);
+        if (problem) checker.report(sub(path, 'allowedValues', i), problem);
       });
       const value = floatOf(def.default);
       if (value !== undefined) {
         const problem = floatValueProblem(def as FloatParameterDefinition, value, String(def.default));
-        if (problem) checker.report([...path, 'default'], `default ${problem}`);
+        if (problem) checker.report(sub(path, 'default'), `default ${problem}`);
       }
     },
   },
@@ -394,7 +395,7 @@ export function parameterDefinitions(options: { environmentTemplate: boolean }):
           const first = seen.get(name);
           if (first !== undefined) {
             checker.report(
-              [...path, i, 'name'],
+              sub(path, i, 'name'),
               `duplicate parameter name '${name}' (also parameterDefinitions[${first}])`,
             );
           } else seen.set(name, i);

@@ -2,7 +2,6 @@
  * @module Schemas of what runs on a host: actions, cancelation methods, embedded files, environments, step
  * scripts and the FEATURE_BUNDLE_1 simple actions (§4, §5, §6, §8).
  */
-import type { DocumentPath } from '../errors.js';
 import type {
   Action,
   CancelationMethod,
@@ -20,9 +19,11 @@ import {
   object,
   oneOf,
   optional,
+  type Path,
   record,
   required,
   type Schema,
+  sub,
   tagged,
 } from './core.js';
 import { description, identifier, integer, text } from './leaves.js';
@@ -105,13 +106,13 @@ export function withUniqueNames<T>(inner: Schema<T[]>, what: string, key = 'name
   };
 }
 
-function reportDuplicates(items: unknown[], path: DocumentPath, checker: Checker, what: string, key: string): void {
+function reportDuplicates(items: unknown[], path: Path, checker: Checker, what: string, key: string): void {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
     const name = (item as Record<string, unknown> | null)?.[key];
     if (typeof name !== 'string') return;
     const first = seen.get(name);
-    if (first !== undefined) checker.report([...path, i, key], `duplicate ${what} name '${name}' (also item ${first})`);
+    if (first !== undefined) checker.report(sub(path, i, key), `duplicate ${what} name '${name}' (also item ${first})`);
     else seen.set(name, i);
   });
 }

@@ -4,7 +4,7 @@
  * available where it is resolved (§7.3.1).
  */
 import { checkCombinationExpr, parseCombinationExpr } from '../combination-expr.js';
-import { type DocumentPath, ExpressionError } from '../errors.js';
+import { ExpressionError } from '../errors.js';
 import { type FormatString, parseFormatString } from '../format-string.js';
 import { IntRangeExpr } from '../range-expr.js';
 import type {
@@ -17,50 +17,55 @@ import type {
   StepTemplate,
 } from '../types.js';
 import { SIMPLE_ACTION_KEYS } from '../types.js';
-import { type Checker, closest } from './core.js';
+import { type Checker, closest, type Path, sub } from './core.js';
 import { hasInterpolation } from './leaves.js';
 
 const SESSION_VALUES = ['Session.WorkingDirectory', 'Session.HasPathMappingRules', 'Session.PathMappingRulesFile'];
 
 /** The value references available to one group of format strings. */
 interface Scope {
-  readonly names: ReadonlySet<string>;
+  /** Names shared by many scopes (parameters, session values). */
+  readonly shared: ReadonlySet<string>;
+  /** Names of this scope alone (task parameters, embedded files). */
+  readonly own: ReadonlySet<string>;
   /** Describes where these strings are resolved, for messages ("in a step script"). */
   readonly where: string;
 }
+
+const EMPTY: ReadonlySet<string> = new Set();
+const inScope = (scope: Scope, name: string) => scope.shared.has(name) || scope.own.has(name);
+const namesOf = (scope: Scope) => [...scope.shared, ...scope.own];
 
 class FormatChecker {
   readonly #cache = new Map<string, FormatString | ExpressionError>();
   readonly #params: readonly Partial<JobParameterDefinition>[];
   readonly template: Scope;
+  readonly #host: ReadonlySet<string>;
   readonly #checker: Checker;
 
   constructor(params: readonly Partial<JobParameterDefinition>[], checker: Checker) {
     this.#params = params;
     this.#checker = checker;
-    const names = new Set<string>();
+    const template = new Set<string>();
+    const host = new Set<string>(SESSION_VALUES);
     for (const p of params) {
       if (typeof p.name !== 'string') continue;
-      names.add(`RawParam.${p.name}`);
-      if (p.type !== 'PATH') names.add(`Param.${p.name}`);
+      template.add(`RawParam.${p.name}`);
+      if (p.type !== 'PATH') template.add(`Param.${p.name}`);
+      host.add(`Param.${p.name}`);
+      host.add(`RawParam.${p.name}`);
     }
-    this.template = { names, where: 'where the value is resolved when the job is created' };
+    this.template = { shared: template, own: EMPTY, where: 'where the value is resolved when the job is created' };
+    this.#host = host;
   }
 
   /** A host scope: template values plus PATH parameters, session values and the given extras. */
-  host(where: string, extra: Iterable<string>): Scope {
-    const names = new Set<string>(SESSION_VALUES);
-    for (const p of this.#params) {
-      if (typeof p.name !== 'string') continue;
-      names.add(`Param.${p.name}`);
-      names.add(`RawParam.${p.name}`);
-    }
-    for (const name of extra) names.add(name);
-    return { names, where };
+  host(where: string, extra: readonly string[]): Scope {
+    return { shared: this.#host, own: extra.length === 0 ? EMPTY : new Set(extra), where };
   }
 
   /** Checks one format string (anything not a string with `{{` is skipped). */
-  check(value: unknown, path: DocumentPath, scope: Scope): void {
+  check(value: unknown, path: Path, scope: Scope): void {
     if (typeof value !== 'string' || !hasInterpolation(value)) return;
     let parsed = this.#cache.get(value);
     if (parsed === undefined) {
@@ -77,7 +82,7 @@ class FormatChecker {
       return;
     }
     for (const ref of parsed.references) {
-      if (!scope.names.has(ref.name)) this.#checker.report(path, this.#explain(ref.name, scope));
+      if (!inScope(scope, ref.name)) this.#checker.report(path, this.#explain(ref.name, scope));
     }
   }
 
@@ -89,17 +94,17 @@ class FormatChecker {
     const [head, second, third] = name.split('.');
     if (head === 'Param' && third === undefined && second !== undefined) {
       const def = this.#params.find((p) => p.name === second);
-      if (def?.type === 'PATH' && scope.names.has(`RawParam.${second}`)) {
+      if (def?.type === 'PATH' && inScope(scope, `RawParam.${second}`)) {
         return `${base} is a PATH parameter, whose path-mapped value exists only on the worker; use '{{RawParam.${second}}}' ${scope.where}`;
       }
     }
     if (
       (head === 'Task' || head === 'Session' || head === 'Env') &&
-      ![...scope.names].some((n) => n.startsWith(`${head}.`))
+      !namesOf(scope).some((n) => n.startsWith(`${head}.`))
     ) {
       return `${base} is not available ${scope.where}`;
     }
-    const hint = closest(name, scope.names);
+    const hint = closest(name, namesOf(scope));
     const last = name.slice(name.lastIndexOf('.') + 1);
     let what = 'no such value';
     if (head === 'Param' || head === 'RawParam') what = `no job parameter named '${second ?? ''}'`;
@@ -110,13 +115,13 @@ class FormatChecker {
   }
 }
 
-function checkAction(action: Partial<Action> | undefined, path: DocumentPath, scope: Scope, fc: FormatChecker): void {
+function checkAction(action: Partial<Action> | undefined, path: Path, scope: Scope, fc: FormatChecker): void {
   if (!action) return;
-  fc.check(action.command, [...path, 'command'], scope);
-  action.args?.forEach((arg, i) => fc.check(arg, [...path, 'args', i], scope));
-  fc.check(action.timeout, [...path, 'timeout'], fc.template);
+  fc.check(action.command, sub(path, 'command'), scope);
+  action.args?.forEach((arg, i) => fc.check(arg, sub(path, 'args', i), scope));
+  fc.check(action.timeout, sub(path, 'timeout'), fc.template);
   if (action.cancelation?.mode === 'NOTIFY_THEN_TERMINATE') {
-    fc.check(action.cancelation.notifyPeriodInSeconds, [...path, 'cancelation', 'notifyPeriodInSeconds'], fc.template);
+    fc.check(action.cancelation.notifyPeriodInSeconds, sub(path, 'cancelation', 'notifyPeriodInSeconds'), fc.template);
   }
 }
 
@@ -126,73 +131,73 @@ function fileNames(files: readonly Partial<EmbeddedFile>[] | undefined, prefix: 
 
 function checkEmbeddedFiles(
   files: readonly Partial<EmbeddedFile>[] | undefined,
-  path: DocumentPath,
+  path: Path,
   scope: Scope,
   fc: FormatChecker,
 ) {
-  files?.forEach((file, i) => fc.check(file.data, [...path, 'embeddedFiles', i, 'data'], scope));
+  files?.forEach((file, i) => fc.check(file.data, sub(path, 'embeddedFiles', i, 'data'), scope));
 }
 
-function checkEnvironment(env: Partial<Environment>, path: DocumentPath, fc: FormatChecker): void {
+function checkEnvironment(env: Partial<Environment>, path: Path, fc: FormatChecker): void {
   const scope = fc.host('in this environment', fileNames(env.script?.embeddedFiles, 'Env.File'));
-  for (const [name, value] of Object.entries(env.variables ?? {})) fc.check(value, [...path, 'variables', name], scope);
+  for (const [name, value] of Object.entries(env.variables ?? {})) fc.check(value, sub(path, 'variables', name), scope);
   if (env.script) {
-    const actionsPath = [...path, 'script', 'actions'];
-    checkAction(env.script.actions?.onEnter, [...actionsPath, 'onEnter'], scope, fc);
-    checkAction(env.script.actions?.onExit, [...actionsPath, 'onExit'], scope, fc);
-    checkEmbeddedFiles(env.script.embeddedFiles, [...path, 'script'], scope, fc);
+    const actionsPath = sub(path, 'script', 'actions');
+    checkAction(env.script.actions?.onEnter, sub(actionsPath, 'onEnter'), scope, fc);
+    checkAction(env.script.actions?.onExit, sub(actionsPath, 'onExit'), scope, fc);
+    checkEmbeddedFiles(env.script.embeddedFiles, sub(path, 'script'), scope, fc);
   }
 }
 
-function checkStep(step: Partial<StepTemplate>, path: DocumentPath, fc: FormatChecker, checker: Checker): void {
+function checkStep(step: Partial<StepTemplate>, path: Path, fc: FormatChecker, checker: Checker): void {
   const host = step.hostRequirements;
   host?.amounts?.forEach((amount, i) => {
-    const at = [...path, 'hostRequirements', 'amounts', i];
-    for (const key of ['name', 'min', 'max'] as const) fc.check(amount[key], [...at, key], fc.template);
+    const at = sub(path, 'hostRequirements', 'amounts', i);
+    for (const key of ['name', 'min', 'max'] as const) fc.check(amount[key], sub(at, key), fc.template);
   });
   host?.attributes?.forEach((attribute, i) => {
-    const at = [...path, 'hostRequirements', 'attributes', i];
-    fc.check(attribute.name, [...at, 'name'], fc.template);
+    const at = sub(path, 'hostRequirements', 'attributes', i);
+    fc.check(attribute.name, sub(at, 'name'), fc.template);
     for (const key of ['anyOf', 'allOf'] as const)
-      attribute[key]?.forEach((v, j) => fc.check(v, [...at, key, j], fc.template));
+      attribute[key]?.forEach((v, j) => fc.check(v, sub(at, key, j), fc.template));
   });
 
   const params = step.parameterSpace?.taskParameterDefinitions ?? [];
   params.forEach((param, i) => {
-    const at = [...path, 'parameterSpace', 'taskParameterDefinitions', i];
-    if (typeof param.range === 'string') fc.check(param.range, [...at, 'range'], fc.template);
-    else param.range?.forEach((item, j) => fc.check(item, [...at, 'range', j], fc.template));
+    const at = sub(path, 'parameterSpace', 'taskParameterDefinitions', i);
+    if (typeof param.range === 'string') fc.check(param.range, sub(at, 'range'), fc.template);
+    else param.range?.forEach((item, j) => fc.check(item, sub(at, 'range', j), fc.template));
     if (param.chunks) {
-      fc.check(param.chunks.defaultTaskCount, [...at, 'chunks', 'defaultTaskCount'], fc.template);
-      fc.check(param.chunks.targetRuntimeSeconds, [...at, 'chunks', 'targetRuntimeSeconds'], fc.template);
+      fc.check(param.chunks.defaultTaskCount, sub(at, 'chunks', 'defaultTaskCount'), fc.template);
+      fc.check(param.chunks.targetRuntimeSeconds, sub(at, 'chunks', 'targetRuntimeSeconds'), fc.template);
     }
   });
   checkCombination(step, path, checker);
 
-  step.stepEnvironments?.forEach((env, i) => checkEnvironment(env, [...path, 'stepEnvironments', i], fc));
+  step.stepEnvironments?.forEach((env, i) => checkEnvironment(env, sub(path, 'stepEnvironments', i), fc));
 
   const taskValues = params.flatMap((p) =>
     typeof p.name === 'string' ? [`Task.Param.${p.name}`, `Task.RawParam.${p.name}`] : [],
   );
   if (step.script) {
     const scope = fc.host('in this step', [...taskValues, ...fileNames(step.script.embeddedFiles, 'Task.File')]);
-    checkAction(step.script.actions?.onRun, [...path, 'script', 'actions', 'onRun'], scope, fc);
-    checkEmbeddedFiles(step.script.embeddedFiles, [...path, 'script'], scope, fc);
+    checkAction(step.script.actions?.onRun, sub(path, 'script', 'actions', 'onRun'), scope, fc);
+    checkEmbeddedFiles(step.script.embeddedFiles, sub(path, 'script'), scope, fc);
   }
   for (const key of SIMPLE_ACTION_KEYS) {
     const simple = step[key];
     if (!simple) continue;
     const scope = fc.host('in this step', taskValues);
-    fc.check(simple.script, [...path, key, 'script'], scope);
-    checkAction({ command: 'x', ...simple } as Action, [...path, key], scope, fc);
+    fc.check(simple.script, sub(path, key, 'script'), scope);
+    checkAction({ command: 'x', ...simple } as Action, sub(path, key), scope, fc);
   }
 }
 
 /** Checks the combination expression against the step's task parameters (lengths only when all are literal). */
-function checkCombination(step: Partial<StepTemplate>, path: DocumentPath, checker: Checker): void {
+function checkCombination(step: Partial<StepTemplate>, path: Path, checker: Checker): void {
   const space = step.parameterSpace;
   if (!space?.combination) return;
-  const at = [...path, 'parameterSpace', 'combination'];
+  const at = sub(path, 'parameterSpace', 'combination');
   try {
     const tree = parseCombinationExpr(space.combination);
     const lengths = new Map<string, number>();
@@ -214,18 +219,25 @@ function checkCombination(step: Partial<StepTemplate>, path: DocumentPath, check
   }
 }
 
+// Templates repeat the same ranges and combinations across steps; each distinct one is parsed once per process.
+const rangeLengths = new Map<string, number | undefined>();
+
 /** Number of values of a range if it is known before job creation. */
 function literalLength(range: readonly (number | string)[] | string | undefined): number | undefined {
   if (range === undefined) return undefined;
-  if (typeof range === 'string') {
-    if (hasInterpolation(range)) return undefined;
+  if (typeof range !== 'string') return range.length;
+  if (hasInterpolation(range)) return undefined;
+  if (!rangeLengths.has(range)) {
+    let length: number | undefined;
     try {
-      return IntRangeExpr.parse(range).length;
+      length = IntRangeExpr.parse(range).length;
     } catch {
-      return undefined;
+      length = undefined;
     }
+    if (rangeLengths.size < 10_000) rangeLengths.set(range, length);
+    return length;
   }
-  return range.length;
+  return rangeLengths.get(range);
 }
 
 /** Reports dependencies on unknown steps, on the step itself, repeated ones, and cycles. */
@@ -238,7 +250,7 @@ function checkDependencies(steps: readonly Partial<StepTemplate>[], checker: Che
   steps.forEach((step, i) => {
     const seen = new Set<string>();
     step.dependencies?.forEach((dep, j) => {
-      const at = ['steps', i, 'dependencies', j, 'dependsOn'];
+      const at = sub(undefined, 'steps', i, 'dependencies', j, 'dependsOn');
       const target = dep.dependsOn;
       if (typeof target !== 'string') return;
       if (target === step.name) checker.report(at, `step '${target}' cannot depend on itself`);
@@ -259,7 +271,10 @@ function checkDependencies(steps: readonly Partial<StepTemplate>[], checker: Che
     for (const j of edges[i]!) {
       if (colour[j] === 1) {
         const cycle = [...stack.slice(stack.indexOf(j)), j].map((k) => `'${steps[k]!.name}'`);
-        checker.report(['steps', j, 'dependencies'], `steps depend on each other in a cycle: ${cycle.join(' -> ')}`);
+        checker.report(
+          sub(undefined, 'steps', j, 'dependencies'),
+          `steps depend on each other in a cycle: ${cycle.join(' -> ')}`,
+        );
         return true;
       }
       if (colour[j] === 0 && visit(j)) return true;
@@ -281,7 +296,7 @@ function checkEnvironmentNames(template: Partial<JobTemplate>, checker: Checker)
     step.stepEnvironments?.forEach((env, j) => {
       if (typeof env.name === 'string' && jobNames.has(env.name)) {
         checker.report(
-          ['steps', i, 'stepEnvironments', j, 'name'],
+          sub(undefined, 'steps', i, 'stepEnvironments', j, 'name'),
           `environment name '${env.name}' is already used by jobEnvironments[${jobNames.get(env.name)}]`,
         );
       }
@@ -292,9 +307,9 @@ function checkEnvironmentNames(template: Partial<JobTemplate>, checker: Checker)
 /** Runs the template-wide rules of a job template. */
 export function checkJobTemplateSemantics(template: Partial<JobTemplate>, checker: Checker): void {
   const fc = new FormatChecker(template.parameterDefinitions ?? [], checker);
-  fc.check(template.name, ['name'], fc.template);
-  template.jobEnvironments?.forEach((env, i) => checkEnvironment(env, ['jobEnvironments', i], fc));
-  template.steps?.forEach((step, i) => checkStep(step, ['steps', i], fc, checker));
+  fc.check(template.name, sub(undefined, 'name'), fc.template);
+  template.jobEnvironments?.forEach((env, i) => checkEnvironment(env, sub(undefined, 'jobEnvironments', i), fc));
+  template.steps?.forEach((step, i) => checkStep(step, sub(undefined, 'steps', i), fc, checker));
   checkEnvironmentNames(template, checker);
   if (template.steps) checkDependencies(template.steps, checker);
 }
@@ -302,5 +317,5 @@ export function checkJobTemplateSemantics(template: Partial<JobTemplate>, checke
 /** Runs the template-wide rules of an environment template. */
 export function checkEnvironmentTemplateSemantics(template: Partial<EnvironmentTemplate>, checker: Checker): void {
   const fc = new FormatChecker(template.parameterDefinitions ?? [], checker);
-  if (template.environment) checkEnvironment(template.environment, ['environment'], fc);
+  if (template.environment) checkEnvironment(template.environment, sub(undefined, 'environment'), fc);
 }

@@ -3,7 +3,6 @@
  * (or a FEATURE_BUNDLE_1 simple action in its place).
  */
 import { FloatLiteral } from '../document.js';
-import type { DocumentPath } from '../errors.js';
 import { ExpressionError } from '../errors.js';
 import { IntRangeExpr } from '../range-expr.js';
 import type {
@@ -25,8 +24,10 @@ import {
   object,
   oneOf,
   optional,
+  type Path,
   required,
   type Schema,
+  sub,
   tagged,
 } from './core.js';
 import {
@@ -80,7 +81,7 @@ const amountRequirement = object<AmountRequirement>(
       const min = numeric(req.min);
       const max = numeric(req.max);
       if (min !== undefined && max !== undefined && min > max) {
-        checker.report([...path, 'max'], `max (${req.max}) is less than min (${req.min})`);
+        checker.report(sub(path, 'max'), `max (${req.max}) is less than min (${req.min})`);
       }
     },
   },
@@ -110,7 +111,7 @@ const attributeRequirement = object<AttributeRequirement>(
         req[key]?.forEach((value, i) => {
           if (hasInterpolation(value)) return;
           const problem = attributeValueProblem(name, value);
-          if (problem) checker.report([...path, key, i], problem);
+          if (problem) checker.report(sub(path, key, i), problem);
         });
       }
     },
@@ -118,18 +119,14 @@ const attributeRequirement = object<AttributeRequirement>(
 );
 
 /** Reports capability names used twice in one list (names compare case-insensitively). */
-function uniqueCapabilities(
-  items: readonly { name?: string }[] | undefined,
-  path: DocumentPath,
-  checker: Checker,
-): void {
+function uniqueCapabilities(items: readonly { name?: string }[] | undefined, path: Path, checker: Checker): void {
   const seen = new Map<string, number>();
   items?.forEach((item, i) => {
     if (typeof item.name !== 'string' || hasInterpolation(item.name)) return;
     const key = item.name.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined)
-      checker.report([...path, i, 'name'], `'${item.name}' is required twice (also item ${first})`);
+      checker.report(sub(path, i, 'name'), `'${item.name}' is required twice (also item ${first})`);
     else seen.set(key, i);
   });
 }
@@ -149,8 +146,8 @@ const hostRequirements = object<HostRequirements>(
         (Array.isArray(raw.amounts) ? raw.amounts.length : 0) +
         (Array.isArray(raw.attributes) ? raw.attributes.length : 0);
       if (total > 50) checker.report(path, `at most 50 requirements in all, has ${total}`);
-      uniqueCapabilities(req.amounts, [...path, 'amounts'], checker);
-      uniqueCapabilities(req.attributes, [...path, 'attributes'], checker);
+      uniqueCapabilities(req.amounts, sub(path, 'amounts'), checker);
+      uniqueCapabilities(req.attributes, sub(path, 'attributes'), checker);
     },
   },
 );
@@ -193,6 +190,23 @@ function rangeItem(kind: 'INT' | 'FLOAT' | 'STRING'): Schema<number | string> {
 
 const rangeList = (kind: 'INT' | 'FLOAT' | 'STRING') => list(rangeItem(kind), { min: 1, max: 1024 });
 
+// Steps of one template tend to share ranges ("1-100"); each distinct expression is parsed once per process.
+const rangeProblems = new Map<string, string | undefined>();
+
+/** Why a range expression does not parse, or undefined. */
+function rangeProblem(text: string): string | undefined {
+  if (rangeProblems.has(text)) return rangeProblems.get(text);
+  let problem: string | undefined;
+  try {
+    IntRangeExpr.parse(text);
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    problem = error.message;
+  }
+  if (rangeProblems.size < 10_000) rangeProblems.set(text, problem);
+  return problem;
+}
+
 /** INT ranges: a list, or a range expression string (checked now unless it is a format string). */
 function intRange(): Schema<readonly (number | string)[] | string> {
   const asList = rangeList('INT');
@@ -207,13 +221,8 @@ function intRange(): Schema<readonly (number | string)[] | string> {
       }
       if (value.trim() === '') return checker.report(path, 'a range expression must not be empty');
       if (hasInterpolation(value)) return value;
-      try {
-        IntRangeExpr.parse(value);
-      } catch (error) {
-        if (error instanceof ExpressionError) return checker.report(path, `invalid range expression: ${error.message}`);
-        throw error;
-      }
-      return value;
+      const problem = rangeProblem(value);
+      return problem === undefined ? value : checker.report(path, `invalid range expression: ${problem}`);
     },
     {
       oneOf: [
@@ -280,7 +289,7 @@ const parameterSpace = object<StepParameterSpaceDefinition>(
       const chunked = (space.taskParameterDefinitions ?? []).filter((p) => p.type === 'CHUNK[INT]');
       if (chunked.length > 1) {
         checker.report(
-          [...path, 'taskParameterDefinitions'],
+          sub(path, 'taskParameterDefinitions'),
           `a step may have only one CHUNK[INT] parameter, found ${chunked.length}`,
         );
       }
@@ -318,7 +327,7 @@ export const stepTemplate: Schema<StepTemplate> = object<StepTemplate>(
       if (actions.length > 1) {
         checker.report(path, `a step can use only one of ${actions.join(', ')}`);
       } else if (actions.length === 1 && 'script' in raw) {
-        checker.report([...path, actions[0]!], `a step has either a 'script' or '${actions[0]}', not both`, true);
+        checker.report(sub(path, actions[0]!), `a step has either a 'script' or '${actions[0]}', not both`, true);
       } else if (actions.length === 0 && !('script' in raw)) {
         checker.report(path, "missing required field 'script'");
       }
