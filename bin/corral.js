@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Corral's command-line entry. Kept tiny: the commands load only what they need.
-import { main } from '../dist/cli/main.js';
+import { main } from '../dist/bin/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

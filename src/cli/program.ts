@@ -66,6 +66,60 @@ export function buildProgram(options: { setExitCode: (code: number) => void }): 
     });
 
   program
+    .command('run')
+    .description("run a job here, in one session: environments, then each step's tasks, then environment exits")
+    .argument('<template>', 'job template file (YAML or JSON)')
+    .option('--step <name>', 'run only this step (default: every step, in dependency order)')
+    .option(
+      '-p, --job-param <value>',
+      'a job parameter: NAME=VALUE, file://values.yaml|json, or a JSON object; repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '-t, --task-param <name=value>',
+      'run only the task with these values (repeat for each task parameter; also -tp)',
+      collect,
+      [],
+    )
+    .option('--tasks <list>', 'run these tasks: a JSON list of {name: value} maps, or file://tasks.json|yaml')
+    .option('--maximum-tasks <n>', 'run at most this many tasks (or chunks) per step')
+    .option('--run-dependencies', 'with --step, first run the steps it depends on', false)
+    .option('--no-run-dependencies', 'with --step, run only that step (the default)')
+    .option('--path-mapping-rules <rules>', 'path mapping rules: a pathmapping-1.0 JSON document, or file://rules.json')
+    .option('--env <file>', 'an environment template to enter first (repeatable; also --environment)', collect, [])
+    .option('--preserve', "keep the session's working directory", false)
+    .option('--verbose', 'also show full command lines and other details', false)
+    .addOption(
+      new Option('--timestamp-format <format>', 'how log lines are stamped')
+        .choices(['relative', 'local', 'utc'])
+        .default('relative'),
+    )
+    .addOption(extensionsOption())
+    .addOption(outputOption())
+    .action(async (template: string, opts) => {
+      const { runRun } = await import('./commands/run.js');
+      options.setExitCode(
+        await runRun({
+          template,
+          jobParams: opts.jobParam,
+          environments: opts.env,
+          extensions: opts.extensions,
+          step: opts.step,
+          taskParams: opts.taskParam,
+          tasks: opts.tasks,
+          maximumTasks: opts.maximumTasks,
+          runDependencies: opts.runDependencies,
+          pathMappingRules: opts.pathMappingRules,
+          preserve: opts.preserve,
+          verbose: opts.verbose,
+          timestampFormat: opts.timestampFormat,
+          output: opts.output,
+        }),
+      );
+    });
+
+  program
     .command('schema')
     .description('print the JSON Schema of a template kind, for editors that validate as you type')
     .addOption(
