@@ -44,6 +44,20 @@ it('exposes corral/model by package name', async () => {
   }
 });
 
+it('exposes corral/session by package name', async () => {
+  const session = await import(`${pkg.name}/session`);
+  for (const name of [
+    'Session',
+    'SessionState',
+    'ActionState',
+    'createLauncher',
+    'PathMapper',
+    'parsePathMappingDocument',
+  ]) {
+    assert.ok(name in session, `corral/session exports ${name}`);
+  }
+});
+
 it('keeps internal modules private', async () => {
   await assert.rejects(import(`${pkg.name}/dist/model/decode.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   await assert.rejects(import(`${pkg.name}/model/schema/core`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });

@@ -7,7 +7,6 @@
  * environment entered — or whose entering was attempted — must be exited, innermost first. `cleanup()` ends the
  * session (ENDED) and removes the working directory.
  */
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedAction, ResolvedEnvironment, ResolvedStepScript } from '../model/create-job.js';
 import { CorralError, ExpressionError } from '../model/errors.js';
@@ -445,7 +444,8 @@ export class Session implements AsyncDisposable {
       onSetVariable: (name, value) => layer?.set(name, value),
       onUnsetVariable: (name) => layer?.unset(name),
       writeCancelInfo: (notifyEnd) =>
-        writeFile(
+        writeSessionFile(
+          this.#directory,
           join(this.#directory.path, 'cancel_info.json'),
           JSON.stringify({ NotifyEnd: `${notifyEnd.toISOString().slice(0, 19)}Z` }),
         ),

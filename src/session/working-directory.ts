@@ -80,14 +80,17 @@ export async function createWorkingDirectory(options: {
   return options.gid === undefined ? { path, filesPath } : { path, filesPath, gid: options.gid };
 }
 
-/** Writes a file the job's actions read, private to the session (group-readable when shared with a job user). */
+/**
+ * Writes a file the job's actions read, private to the session. Shared with a job user's group it becomes readable
+ * (and executable) by that group, never writable: a job cannot change what the runtime wrote.
+ */
 export async function writeSessionFile(
   directory: WorkingDirectory,
   path: string,
   data: string,
   mode = 0o600,
 ): Promise<void> {
-  const shared = directory.gid === undefined ? mode : mode | ((mode & 0o700) >> 3);
+  const shared = directory.gid === undefined ? mode : mode | ((mode & 0o500) >> 3);
   await writeFile(path, data, { mode: shared });
   await chmod(path, shared);
   if (directory.gid !== undefined) await chown(path, process.getuid?.() ?? 0, directory.gid);

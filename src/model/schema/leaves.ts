@@ -15,7 +15,6 @@ import {
   type Path,
   quote,
   type Schema,
-  sub,
 } from './core.js';
 
 /** Unicode category Cc: C0 and C1 controls. */

@@ -1,0 +1,111 @@
+/**
+ * A session whose actions run as another OS user (through sudo): who runs, what the user can read and write in the
+ * working directory, cancelation delivered as that user, and cleanup of files the user made.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { createJob } from '../../src/model/create-job.js';
+import { decodeJobTemplate } from '../../src/model/decode.js';
+import { Session } from '../../src/session/session.js';
+import { ActionState, type LogSink } from '../../src/session/types.js';
+
+const USER = 'corral-test-user';
+
+function prepare(): string | undefined {
+  if (spawnSync('sudo', ['-V'], { stdio: 'ignore' }).error) return 'sudo is not installed (apt-get install -y sudo)';
+  if (spawnSync('id', ['-u', USER], { stdio: 'ignore' }).status !== 0) {
+    if (process.getuid?.() !== 0) return `user ${USER} is missing and only root can create it`;
+    const made = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
+      encoding: 'utf8',
+    });
+    assert.equal(made.status, 0, made.stderr);
+  }
+  const allowed = spawnSync('sudo', ['-n', '-u', USER, '--', 'true'], { encoding: 'utf8' });
+  return allowed.status === 0 ? undefined : `sudo does not let us run commands as ${USER}: ${allowed.stderr.trim()}`;
+}
+
+function ownerOf(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  return readdirSync('/proc').some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[2]) === pgid && fields[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  });
+}
+
+const job = createJob({
+  template: decodeJobTemplate({
+    text: `specificationVersion: jobtemplate-2023-09
+name: AsUser
+steps:
+- name: Who
+  script:
+    actions: {onRun: {command: bash, args: ["{{Task.File.run}}"]}}
+    embeddedFiles:
+    - name: run
+      type: TEXT
+      data: |
+        echo "user=$(id -un)"
+        echo made > "$OPENJD_SESSION_WORKING_DIR/made-by-user.txt"
+        mkdir -p "$OPENJD_SESSION_WORKING_DIR/deep/er" && echo x > "$OPENJD_SESSION_WORKING_DIR/deep/er/file"
+        if (echo hack > "{{Task.File.run}}") 2>/dev/null; then echo "could overwrite"; else echo "embedded file is read-only"; fi
+- name: Sleep
+  script:
+    actions:
+      onRun:
+        command: bash
+        args: ["-c", "trap 'echo term as $(id -un); exit 0' TERM; echo ready; while true; do sleep 0.05; done"]
+        cancelation: {mode: NOTIFY_THEN_TERMINATE, notifyPeriodInSeconds: 30}
+`,
+  }),
+});
+
+const unavailable = prepare();
+
+describe(`Session running actions as ${USER}`, { skip: unavailable }, () => {
+  it('runs as the user, shares the working directory, cancels as the user and cleans up', async () => {
+    const lines: string[] = [];
+    const messages: string[] = [];
+    const sink: LogSink = { output: (line) => lines.push(line), info: (message) => messages.push(message) };
+    const uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout);
+    const session = await Session.create({ sessionId: 'as-user', user: USER, logSink: sink });
+    const directory = session.workingDirectory;
+    try {
+      assert.equal(statSync(directory).mode & 0o777, 0o770);
+      const who = await session.runTask({ stepName: 'Who', script: job.steps[0]!.script });
+      assert.equal(who.state, ActionState.Success, messages.join('\n'));
+      assert.deepEqual(lines, [`user=${USER}`, 'embedded file is read-only']);
+      assert.equal(statSync(`${directory}/made-by-user.txt`).uid, uid);
+
+      const running = session.runTask({ stepName: 'Sleep', script: job.steps[1]!.script });
+      while (!lines.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+      const pid = Number(
+        /started as pid (\d+)/.exec(messages.filter((m) => m.includes('started as pid')).at(-1)!)?.[1],
+      );
+      assert.equal(ownerOf(pid), uid, 'the action runs as the user');
+      session.cancelAction();
+      const canceled = await running;
+      assert.equal(canceled.state, ActionState.Canceled);
+      assert.ok(lines.includes(`term as ${USER}`), 'SIGTERM reached the action');
+      assert.equal(groupAlive(pid), false);
+    } finally {
+      await session.cleanup();
+    }
+    assert.equal(existsSync(directory), false, 'files the user made are removed too');
+  });
+});
