@@ -43,6 +43,7 @@ export class TerminalLog implements LogSink {
   readonly #fd: number;
   readonly #format: TimestampFormat;
   readonly #verbose: boolean;
+  readonly debug: boolean;
   readonly #start: number;
   readonly #progressOnTerminal: boolean;
   readonly #sameTerminal: boolean;
@@ -63,6 +64,7 @@ export class TerminalLog implements LogSink {
     this.#fd = options.fd ?? 1;
     this.#format = options.timestampFormat ?? 'relative';
     this.#verbose = options.verbose ?? false;
+    this.debug = this.#verbose;
     this.#start = options.start ?? Date.now();
     this.#progressOnTerminal = (options.progress ?? true) && isatty(2);
     this.#sameTerminal = this.#progressOnTerminal && isatty(this.#fd);

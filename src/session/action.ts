@@ -141,7 +141,12 @@ export class RunningAction {
   }
 
   #log(level: 'info' | 'debug' | 'warn' | 'error', message: string): void {
-    this.#hooks.sink.info(this.#hooks.redactor.redact(message), Date.now(), level, this.#spec.ref);
+    const { redactor, sink } = this.#hooks;
+    sink.info(redactor.active ? redactor.redact(message) : message, Date.now(), level, this.#spec.ref);
+  }
+
+  get #debug(): boolean {
+    return this.#hooks.sink.debug !== false;
   }
 
   #update(patch: Partial<ActionStatus>): void {
@@ -194,7 +199,7 @@ export class RunningAction {
     let chunkTime = Date.now();
     const splitter = new LineSplitter((line) => this.#onLine(line, chunkTime));
     this.#log('info', `Running command ${spec.command}`);
-    this.#log('debug', `Command line: ${renderCommandLine(spec.command, spec.args)}`);
+    if (this.#debug) this.#log('debug', `Command line: ${renderCommandLine(spec.command, spec.args)}`);
     hooks.onStatus(this.#status);
     let exit: ProcessExit;
     try {
@@ -207,7 +212,7 @@ export class RunningAction {
           },
         },
       );
-      if (this.#process.pid > 0) this.#log('debug', `Command started as pid ${this.#process.pid}`);
+      if (this.#process.pid > 0 && this.#debug) this.#log('debug', `Command started as pid ${this.#process.pid}`);
       if (spec.timeoutSeconds !== undefined) {
         this.#timeoutTimer = setTimeout(() => {
           this.#timedOut = true;

@@ -10,6 +10,8 @@ export class EnvironmentLayer {
   readonly variables: Readonly<Record<string, string>>;
   readonly #set = new Map<string, string>();
   readonly #unset = new Set<string>();
+  /** Changes with every set or unset, so a computed environment knows when it is stale. */
+  version = 0;
 
   constructor(variables: Readonly<Record<string, string>>) {
     this.variables = variables;
@@ -17,10 +19,12 @@ export class EnvironmentLayer {
 
   set(name: string, value: string): void {
     this.#set.set(name, value);
+    this.version++;
   }
 
   unset(name: string): void {
     this.#unset.add(name);
+    this.version++;
   }
 
   applyTo(env: Record<string, string>): void {

@@ -7,7 +7,8 @@
 export const MAX_LINE_LENGTH = 64 * 1024;
 
 export class LineSplitter {
-  readonly #decoder = new TextDecoder('utf-8', { fatal: false });
+  // Made on first output: most short actions print little or nothing.
+  #decoder: InstanceType<typeof TextDecoder> | undefined;
   readonly #onLine: (line: string) => void;
   #partial = '';
 
@@ -17,12 +18,13 @@ export class LineSplitter {
 
   /** Feeds a chunk of bytes; complete lines are delivered at once. */
   push(chunk: Uint8Array): void {
+    this.#decoder ??= new TextDecoder('utf-8', { fatal: false });
     this.#feed(this.#decoder.decode(chunk, { stream: true }));
   }
 
   /** Delivers whatever is left as a last line. */
   end(): void {
-    this.#feed(this.#decoder.decode());
+    if (this.#decoder) this.#feed(this.#decoder.decode());
     if (this.#partial.length > 0) this.#emit(this.#partial);
     this.#partial = '';
   }

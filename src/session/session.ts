@@ -91,6 +91,8 @@ export class Session implements AsyncDisposable {
   readonly #entered: EnteredEnvironment[] = [];
   readonly #scriptDirectories = new Map<object, string>();
   #state: SessionState = SessionState.Ready;
+  /** The last computed action environment and what it was computed from (actions mostly share one). */
+  #environmentCache: { layers: EnvironmentLayer[]; versions: number[]; env: Record<string, string> } | undefined;
   #running: RunningAction | undefined;
   #nextAction = 1;
   #cleanup: Promise<void> | undefined;
@@ -350,6 +352,22 @@ export class Session implements AsyncDisposable {
     }
   }
 
+  /** The environment of the next action, reused while no environment was entered, exited or changed. */
+  #actionEnvironment(): Record<string, string> {
+    const layers = this.#entered.map((e) => e.layer);
+    const cache = this.#environmentCache;
+    if (
+      cache &&
+      cache.layers.length === layers.length &&
+      layers.every((layer, i) => layer === cache.layers[i] && layer.version === cache.versions[i])
+    ) {
+      return cache.env;
+    }
+    const env = actionEnvironment(this.#base, layers, this.#directory.path);
+    this.#environmentCache = { layers, versions: layers.map((l) => l.version), env };
+    return env;
+  }
+
   #ref(kind: ActionKind, name: string): ActionRef {
     return { id: this.#nextAction++, kind, name };
   }
@@ -402,13 +420,15 @@ export class Session implements AsyncDisposable {
     let spec: ActionSpec;
     try {
       const resolve = (text: string) => resolveFormatString({ format: text, lookup: context.lookup });
-      await writeEmbeddedFiles({
-        files: context.files,
-        paths: context.paths,
-        directory: context.directory,
-        workingDirectory: this.#directory,
-        resolve,
-      });
+      if (context.files.length > 0) {
+        await writeEmbeddedFiles({
+          files: context.files,
+          paths: context.paths,
+          directory: context.directory,
+          workingDirectory: this.#directory,
+          resolve,
+        });
+      }
       const cancelation: CancelMethod =
         action.cancelation?.mode === 'NOTIFY_THEN_TERMINATE'
           ? {
@@ -422,11 +442,7 @@ export class Session implements AsyncDisposable {
         command: resolve(action.command),
         args: (action.args ?? []).map(resolve),
         cwd: this.#directory.path,
-        env: actionEnvironment(
-          this.#base,
-          this.#entered.map((e) => e.layer),
-          this.#directory.path,
-        ),
+        env: this.#actionEnvironment(),
         ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
         cancelation,
         acceptsEnvironmentMessages: context.layer !== undefined,

@@ -57,6 +57,8 @@ export interface ActionStatus {
 
 /** Where a session's log goes. Called synchronously on the runtime's hot path: keep it fast, never throw. */
 export interface LogSink {
+  /** Whether `debug` messages are wanted; when false the runtime does not even build them. Default: true. */
+  readonly debug?: boolean;
   /** One line an action printed (after redaction). `time` is epoch milliseconds. */
   output(line: string, time: number, action: ActionRef): void;
   /**

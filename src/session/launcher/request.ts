@@ -24,9 +24,15 @@ export function checkLaunchRequest(request: LaunchRequest): void {
   if (!Array.isArray(request.args)) throw invalid('args must be an array');
   for (let i = 0; i < request.args.length; i++) checkText(request.args[i], `args[${i}]`);
   if (typeof request.env !== 'object' || request.env === null) throw invalid('env must be an object');
+  // Sessions hand the same environment object to action after action; checking it once is enough (requests are
+  // read-only by contract).
+  if (checkedEnvironments.has(request.env)) return;
   for (const name of Object.keys(request.env)) {
     checkText(name, 'an environment variable name');
     if (name === '' || name.includes('=')) throw invalid(`environment variable name ${JSON.stringify(name)}`);
     checkText(request.env[name], `environment variable ${name}`);
   }
+  checkedEnvironments.add(request.env);
 }
+
+const checkedEnvironments = new WeakSet<object>();
