@@ -4,7 +4,8 @@
  * The template has 500 steps; each has a 100×3 parameter space, a step environment with variables, an embedded file
  * and format strings. A second variant chains every step to the previous one. The figures are printed beside the
  * floor of starting Node at all (`node -e 0`, measured in the same run) and the reference Python CLI's times
- * measured on this kind of machine (openjd 0.7.x: 0.69 s JSON, 1.61 s YAML, 0.21 s --version).
+ * measured on this kind of machine (openjd 0.7.x: 0.69 s JSON, 1.61 s YAML, 0.21 s --version). Processes are started
+ * without NODE_EXTRA_CA_CERTS; when the environment sets it, a second table shows its cost.
  *
  * Run: node --import tsx bench/check.ts [--runs N]
  */
@@ -71,11 +72,17 @@ export function bigTemplate(steps: number, chained: boolean): Record<string, unk
   };
 }
 
-function time(args: string[]): number[] {
+// This machine's environment sets NODE_EXTRA_CA_CERTS, which makes every Node process read and parse a CA bundle
+// at start-up (~60 ms here) before any of Corral's code runs; figures are shown with and without it.
+const cleanEnv = { ...process.env };
+delete cleanEnv.NODE_EXTRA_CA_CERTS;
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+
+function time(args: string[], env: NodeJS.ProcessEnv = cleanEnv): number[] {
   const samples: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const start = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
     if (result.status !== 0) throw new Error(`${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
     if (i > 0) samples.push(elapsed); // the first run warms the file cache
@@ -113,6 +120,16 @@ try {
     console.log(
       `  check ${`${file.label} (${size} KB)`.padEnd(28)}${fmt(median(samples))}  [${fmt(samples[0]!)}]  target ≤ ${file.target.toFixed(3)} s, reference openjd ${file.reference} s (${(file.reference / median(samples)).toFixed(1)}x)`,
     );
+  }
+  if (extraCaCerts) {
+    console.log(
+      "\nThe same with this machine's NODE_EXTRA_CA_CERTS set (it costs every Node process its CA bundle parse):\n",
+    );
+    const withCa = (args: string[]) => median(time(args, process.env));
+    console.log(`  node -e 0                         ${fmt(withCa(['-e', '0']))}`);
+    console.log(`  corral --version                  ${fmt(withCa([corral, '--version']))}`);
+    for (const file of files)
+      console.log(`  check ${file.label.padEnd(28)}${fmt(withCa([corral, 'check', file.path]))}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -5,58 +5,50 @@
  * `check`, `summary`, `run` and `schema` accept the flags of the reference `openjd` CLI, so scripts written for it
  * work unchanged (including its spellings `-tp`, `--environment` and `--parameter`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
+import { HelpRequest, parseCommandLine, UsageError } from './args.js';
+import { dispatch, PROGRAM } from './program.js';
 
-/** Exit statuses: 0 success, 1 the command's work failed (invalid template, failed task), 2 bad usage. */
+/** Exit statuses: 0 success, 1 the command's work failed (invalid template, failed task), 2 bad usage, 130 interrupted. */
 export const ExitCode = { Ok: 0, Failed: 1, Usage: 2, Interrupted: 130 } as const;
-
-const ALIASES: Record<string, string> = {
-  '-tp': '--task-param',
-  '--environment': '--env',
-  '--parameter': '--job-param',
-};
-
-/** Rewrites the reference CLI's spellings that commander cannot declare directly. */
-function normaliseArgs(args: readonly string[]): string[] {
-  return args.map((arg) => {
-    const eq = arg.indexOf('=');
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const alias = ALIASES[flag];
-    return alias ? alias + (eq === -1 ? '' : arg.slice(eq)) : arg;
-  });
-}
 
 export function corralVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+const PRELOAD: Record<string, () => Promise<unknown>> = {
+  check: () => import('./commands/check.js'),
+  summary: () => import('./commands/summary.js'),
+  run: () => import('./commands/run.js'),
+  schema: () => import('./commands/schema.js'),
+};
+
 /**
  * Runs the CLI with `args` (without the node and script paths) and resolves to the exit status.
  * Only this module and `bin/corral.js` touch `process.argv`.
  */
 export async function main(args: readonly string[]): Promise<number> {
-  // Answer the cheapest question without loading anything else.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-    process.stdout.write(`${corralVersion()}\n`);
+    writeSync(1, `${corralVersion()}\n`);
     return ExitCode.Ok;
   }
-  const { buildProgram } = await import('./program.js');
-  let code: number = ExitCode.Ok;
-  const program = buildProgram({
-    setExitCode: (value) => {
-      code = value;
-    },
-  });
+  // Start loading the command's module while the arguments are checked: the read and compile overlap.
+  PRELOAD[args[0] ?? '']?.().catch(() => {});
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    await program.parseAsync(normaliseArgs(args), { from: 'user' });
+    parsed = parseCommandLine(PROGRAM, args);
   } catch (error) {
-    const commanderError = error as { code?: string; exitCode?: number };
-    if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) {
-      const quiet = ['commander.helpDisplayed', 'commander.version', 'commander.help'];
-      return quiet.includes(commanderError.code) ? ExitCode.Ok : ExitCode.Usage;
-    }
-    throw error;
+    if (!(error instanceof UsageError)) throw error;
+    writeSync(
+      2,
+      `error: ${error.message}\n(run 'corral ${args[0] && PRELOAD[args[0]] ? `${args[0]} ` : ''}--help' for usage)\n`,
+    );
+    return ExitCode.Usage;
   }
-  return code;
+  if (parsed instanceof HelpRequest) {
+    writeSync(1, parsed.text);
+    return ExitCode.Ok;
+  }
+  return dispatch(parsed);
 }

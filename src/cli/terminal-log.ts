@@ -3,27 +3,14 @@
  * action printing a million lines must cost little), plus a live progress line on a terminal's stderr, never in
  * files or pipes.
  */
-import { writeSync } from 'node:fs';
+
 import { isatty } from 'node:tty';
 import type { ActionRef, LogSink } from '../session/types.js';
+import { writeAll } from './output.js';
 
 export type TimestampFormat = 'relative' | 'local' | 'utc';
 
 const FLUSH_BYTES = 256 * 1024;
-
-/** Writes all of `text` to `fd`, waiting out EAGAIN on non-blocking pipes. */
-export function writeAll(fd: number, text: string): void {
-  let buffer = Buffer.from(text, 'utf8');
-  while (buffer.length > 0) {
-    try {
-      const written = writeSync(fd, buffer);
-      buffer = buffer.subarray(written);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    }
-  }
-}
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 

@@ -5,7 +5,7 @@
 import { decodeTemplate } from '../../model/decode.js';
 import { formatOf, readUserFile } from '../files.js';
 import { ExitCode } from '../main.js';
-import { type OutputFormat, printError, printStructured } from '../output.js';
+import { type OutputFormat, printError, printStructured, stdout } from '../output.js';
 
 export interface CheckOptions {
   readonly template: string;
@@ -25,7 +25,7 @@ export async function runCheck(options: CheckOptions): Promise<number> {
       ...(options.extensions !== undefined ? { extensions: options.extensions.split(',') } : {}),
     });
     const message = `Template at '${template}' passes validation checks.`;
-    if (output === 'human-readable') process.stdout.write(`${message}\n`);
+    if (output === 'human-readable') stdout(`${message}\n`);
     else printStructured(output, { status: 'success', message, kind: decoded.kind });
     return ExitCode.Ok;
   } catch (error) {

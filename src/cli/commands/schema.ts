@@ -3,11 +3,11 @@
  */
 import { type TemplateSchemaVersion, templateJsonSchema } from '../../model/json-schema.js';
 import { ExitCode } from '../main.js';
-import { type OutputFormat, printStructured } from '../output.js';
+import { type OutputFormat, printStructured, stdout } from '../output.js';
 
 export async function runSchema(options: { version: TemplateSchemaVersion; output: OutputFormat }): Promise<number> {
   const schema = templateJsonSchema({ version: options.version });
   if (options.output === 'yaml') printStructured('yaml', schema);
-  else process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
+  else stdout(`${JSON.stringify(schema, null, 2)}\n`);
   return ExitCode.Ok;
 }

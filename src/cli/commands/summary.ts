@@ -8,7 +8,7 @@ import { IntRangeExpr } from '../../model/range-expr.js';
 import { CliErrorCode } from '../files.js';
 import { type LoadJobOptions, loadJob } from '../load-job.js';
 import { ExitCode } from '../main.js';
-import { type OutputFormat, printError, printStructured } from '../output.js';
+import { type OutputFormat, printError, printStructured, stdout } from '../output.js';
 
 export interface SummaryOptions extends LoadJobOptions {
   readonly step?: string;
@@ -149,7 +149,7 @@ function printJob(job: Job, summary: ReturnType<typeof jobSummary>): void {
         `  - ${env.name} (from ${env.parent === 'root' ? "'root'" : env.parent.startsWith('environment template') ? env.parent : `'${env.parent}'`})`,
       );
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  stdout(`${out.join('\n')}\n`);
 }
 
 function printStep(job: Job, step: JobStep, summary: ReturnType<typeof stepSummary>): void {
@@ -185,5 +185,5 @@ function printStep(job: Job, step: JobStep, summary: ReturnType<typeof stepSumma
       );
     }
   }
-  process.stdout.write(`${out.join('\n')}\n`);
+  stdout(`${out.join('\n')}\n`);
 }

@@ -239,13 +239,15 @@ export function list<T>(
       if (max !== undefined && value.length > max) {
         checker.report(path, `must have at most ${max} items, has ${value.length}`);
       }
-      // Invalid items are dropped but the rest is kept, so rules further up still see what they can.
-      const out: T[] = [];
+      // Invalid items are dropped but the rest is kept, so rules further up still see what they can. As for
+      // mappings, the input list itself is the result while every item comes back unchanged.
+      let out: T[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const result = item.check(value[i], sub(path, i), checker);
-        if (result !== INVALID) out.push(result);
+        if (out === undefined && result !== value[i]) out = value.slice(0, i) as T[];
+        if (out !== undefined && result !== INVALID) out.push(result);
       }
-      return out;
+      return out ?? (value as T[]);
     },
     jsonSchema(context) {
       const max = typeof options.max === 'number' ? options.max : options.jsonMax;
@@ -309,7 +311,17 @@ export function object<T>(fields: Fields, options: ObjectOptions<T> = {}): Schem
         return checker.report(path, `expected a mapping, got ${describeValue(value)}`);
       }
       const raw = value as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
+      // The result is the input itself while every field comes back unchanged (the common, valid case): no copy
+      // of the document is made. The first field that differs or fails starts a copy of the valid fields.
+      let out: Record<string, unknown> | undefined;
+      const diverge = (upTo: string): Record<string, unknown> => {
+        const copy: Record<string, unknown> = {};
+        for (const name of names) {
+          if (name === upTo) break;
+          if (Object.hasOwn(raw, name)) copy[name] = raw[name];
+        }
+        return copy;
+      };
       for (const key in raw) {
         if (Object.hasOwn(fields, key) || ignored.has(key)) continue;
         const hint = closest(key, names);
@@ -317,20 +329,22 @@ export function object<T>(fields: Fields, options: ObjectOptions<T> = {}): Schem
       }
       for (const name of names) {
         const spec = fields[name]!;
-        const present = Object.hasOwn(raw, name);
-        if (!present) {
+        if (!Object.hasOwn(raw, name)) {
           if (spec.required) checker.report(path, `missing required field '${name}'`);
           continue;
         }
         if (spec.extension && !checker.has(spec.extension as ExtensionName)) {
           checker.report(sub(path, name), requiresExtension(`'${name}'`, spec.extension), true);
+          out ??= diverge(name);
           continue;
         }
         const result = spec.schema.check(raw[name], sub(path, name), checker);
-        if (result !== INVALID) out[name] = result;
+        if (out === undefined && result !== raw[name]) out = diverge(name);
+        if (out !== undefined && result !== INVALID) out[name] = result;
       }
-      options.refine?.(out as Partial<T>, path, checker, raw);
-      return out as T;
+      const typed = (out ?? raw) as Partial<T>;
+      options.refine?.(typed, path, checker, raw);
+      return typed as T;
     },
     jsonSchema(context) {
       const build = (): Record<string, unknown> => {

@@ -26,14 +26,14 @@ const SESSION_VALUES = ['Session.WorkingDirectory', 'Session.HasPathMappingRules
 interface Scope {
   /** Names shared by many scopes (parameters, session values). */
   readonly shared: ReadonlySet<string>;
-  /** Names of this scope alone (task parameters, embedded files). */
-  readonly own: ReadonlySet<string>;
+  /** Names of this scope alone (task parameters, embedded files): a few, so a list beats a set. */
+  readonly own: readonly string[];
   /** Describes where these strings are resolved, for messages ("in a step script"). */
   readonly where: string;
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
-const inScope = (scope: Scope, name: string) => scope.shared.has(name) || scope.own.has(name);
+const EMPTY: readonly string[] = [];
+const inScope = (scope: Scope, name: string) => scope.shared.has(name) || scope.own.includes(name);
 const namesOf = (scope: Scope) => [...scope.shared, ...scope.own];
 
 class FormatChecker {
@@ -61,7 +61,7 @@ class FormatChecker {
 
   /** A host scope: template values plus PATH parameters, session values and the given extras. */
   host(where: string, extra: readonly string[]): Scope {
-    return { shared: this.#host, own: extra.length === 0 ? EMPTY : new Set(extra), where };
+    return { shared: this.#host, own: extra.length === 0 ? EMPTY : extra, where };
   }
 
   /** Checks one format string (anything not a string with `{{` is skipped). */
@@ -194,29 +194,37 @@ function checkStep(step: Partial<StepTemplate>, path: Path, fc: FormatChecker, c
 }
 
 /** Checks the combination expression against the step's task parameters (lengths only when all are literal). */
+// The same combination over the same parameter lengths recurs step after step; its verdict is computed once.
+const combinationVerdicts = new Map<string, string | undefined>();
+
 function checkCombination(step: Partial<StepTemplate>, path: Path, checker: Checker): void {
   const space = step.parameterSpace;
   if (!space?.combination) return;
-  const at = sub(path, 'parameterSpace', 'combination');
-  try {
-    const tree = parseCombinationExpr(space.combination);
-    const lengths = new Map<string, number>();
-    let allKnown = true;
-    for (const param of space.taskParameterDefinitions ?? []) {
-      if (typeof param.name !== 'string') return; // reported already; names unknown
-      const length = literalLength(param.range);
-      if (length === undefined) allKnown = false;
-      lengths.set(param.name, length ?? 1);
-    }
-    // Ranges that are format strings have no length yet; then only names and structure are checked now, and
-    // lengths again when the job is created.
-    if (!allKnown) for (const name of lengths.keys()) lengths.set(name, 1);
-    const chunked = space.taskParameterDefinitions?.find((p) => p.type === 'CHUNK[INT]')?.name;
-    checkCombinationExpr(tree, { text: space.combination, lengths, ...(chunked ? { chunked } : {}) });
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    checker.report(at, error.message);
+  const lengths = new Map<string, number>();
+  let allKnown = true;
+  for (const param of space.taskParameterDefinitions ?? []) {
+    if (typeof param.name !== 'string') return; // reported already; names unknown
+    const length = literalLength(param.range);
+    if (length === undefined) allKnown = false;
+    lengths.set(param.name, length ?? 1);
   }
+  // Ranges that are format strings have no length yet; then only names and structure are checked now, and
+  // lengths again when the job is created.
+  if (!allKnown) for (const name of lengths.keys()) lengths.set(name, 1);
+  const chunked = space.taskParameterDefinitions?.find((p) => p.type === 'CHUNK[INT]')?.name;
+  const key = `${space.combination}\u0000${[...lengths].join(',')}\u0000${chunked ?? ''}`;
+  let verdict = combinationVerdicts.get(key);
+  if (verdict === undefined && !combinationVerdicts.has(key)) {
+    try {
+      const tree = parseCombinationExpr(space.combination);
+      checkCombinationExpr(tree, { text: space.combination, lengths, ...(chunked ? { chunked } : {}) });
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      verdict = error.message;
+    }
+    if (combinationVerdicts.size < 10_000) combinationVerdicts.set(key, verdict);
+  }
+  if (verdict !== undefined) checker.report(sub(path, 'parameterSpace', 'combination'), verdict);
 }
 
 // Templates repeat the same ranges and combinations across steps; each distinct one is parsed once per process.
