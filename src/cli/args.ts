@@ -7,6 +7,8 @@
  * when declared, `--no-name`; `--` ends options.
  */
 
+import { closest } from '../model/suggest.js';
+
 export type OptionKind = 'string' | 'list' | 'boolean';
 
 export interface OptionSpec {
@@ -82,9 +84,10 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
     const name = argv[i]!;
     const next = command.commands.find((c) => c.name === name);
     if (!next) {
-      const hint = nearest(
+      const hint = closest(
         name,
         command.commands.map((c) => c.name),
+        2,
       );
       throw new UsageError(
         `unknown command '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}`,
@@ -129,7 +132,7 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const found = byFlag.get(flag);
     if (!found) {
-      const hint = nearest(flag, [...byFlag.keys()]);
+      const hint = closest(flag, [...byFlag.keys()], 2);
       throw new UsageError(`unknown option '${flag}'${hint ? ` (did you mean '${hint}'?)` : ''}`, usage());
     }
     const { spec, negated } = found;
@@ -170,33 +173,6 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
     throw new UsageError(`unknown command '${positionals[0]}'`, usage());
   }
   return { path, args, options };
-}
-
-function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const score = distance(word, candidate);
-    if (score < bestScore) {
-      best = candidate;
-      bestScore = score;
-    }
-  }
-  return best !== undefined && bestScore <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = saved;
-    }
-  }
-  return row[b.length]!;
 }
 
 /** The help text of a command: usage line, description, arguments, options, sub-commands. */

@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createJob } from '../../src/model/create-job.js';
 import { decodeJobTemplate } from '../../src/model/decode.js';
 import { Session } from '../../src/session/session.js';
 import { ActionState, type LogSink } from '../../src/session/types.js';
+import { groupMembers, procUid } from './launcher-helpers.js';
 
 const USER = 'corral-test-user';
 
@@ -26,27 +27,7 @@ function prepare(): string | undefined {
   return allowed.status === 0 ? undefined : `sudo does not let us run commands as ${USER}: ${allowed.stderr.trim()}`;
 }
 
-function ownerOf(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  return readdirSync('/proc').some((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[2]) === pgid && fields[0] !== 'Z';
-    } catch {
-      return false;
-    }
-  });
-}
+const groupAlive = (pgid: number) => groupMembers(pgid, false).length > 0;
 
 const job = createJob({
   template: decodeJobTemplate({
@@ -97,7 +78,7 @@ describe(`Session running actions as ${USER}`, { skip: unavailable }, () => {
       const pid = Number(
         /started as pid (\d+)/.exec(messages.filter((m) => m.includes('started as pid')).at(-1)!)?.[1],
       );
-      assert.equal(ownerOf(pid), uid, 'the action runs as the user');
+      assert.equal(procUid(pid), uid, 'the action runs as the user');
       session.cancelAction();
       const canceled = await running;
       assert.equal(canceled.state, ActionState.Canceled);

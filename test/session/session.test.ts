@@ -3,12 +3,13 @@
  * rules, embedded files, path mapping, cleanup, and hostile output.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createJob, type Job } from '../../src/model/create-job.js';
 import { decodeJobTemplate } from '../../src/model/decode.js';
 import { Session, type SessionOptions } from '../../src/session/session.js';
 import { ActionState, type ActionStatus, type LogSink, SessionState } from '../../src/session/types.js';
+import { groupMembers } from './launcher-helpers.js';
 
 /** A log sink that keeps everything. */
 function memoryLog() {
@@ -58,19 +59,8 @@ ${extra}  script:
       onRun: {command: bash, args: ["-c", ${JSON.stringify(script)}]}
 `).steps[0]!;
 
-/** PIDs of live processes whose process group is `pgid`. */
-function processesInGroup(pgid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') out.push(Number(entry));
-    } catch {}
-  }
-  return out;
-}
+/** PIDs of live (non-zombie) processes whose process group is `pgid`. */
+const processesInGroup = (pgid: number) => groupMembers(pgid, false).map((p) => p.pid);
 
 describe('Session: tasks and the stdout protocol', () => {
   it('runs a task, reporting progress, status and the exit code', async () => {

@@ -8,7 +8,10 @@
  * for `corral schema`.
  */
 import type { DocumentPath } from '../errors.js';
+import { closest } from '../suggest.js';
 import { type ExtensionName, RECOGNISED_UNSUPPORTED_EXTENSIONS } from '../types.js';
+
+export { closest };
 
 type UnsupportedExtensionName = (typeof RECOGNISED_UNSUPPORTED_EXTENSIONS)[number];
 
@@ -136,36 +139,6 @@ export function codePointLength(text: string): number {
   let n = 0;
   for (const _ of text) n++;
   return n;
-}
-
-/** Levenshtein distance, for "did you mean" hints on misspelled keys. */
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const saved = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = saved;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest of `candidates` to `word` if it is close enough to be a likely typo. */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  const lower = word.toLowerCase();
-  for (const candidate of candidates) {
-    const distance = editDistance(lower, candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
