@@ -1,0 +1,156 @@
+/**
+ * @module Claiming work for a worker: the best ready task it can run, marked `assigned` to it in one statement.
+ *
+ * "Best": highest job priority first, oldest job first within a priority, tasks in order within a job. A worker is
+ * kept on the session it has open (same job, same step environments) as long as nothing of higher priority waits,
+ * so environments are not entered again needlessly. Tasks of steps whose host requirements the worker does not
+ * meet, and jobs the worker failed too often, are left out; a task that just failed on this worker is left to
+ * others for a while.
+ *
+ * Why it is safe with several servers on one PostgreSQL: the candidate rows are selected `FOR UPDATE SKIP LOCKED`
+ * inside the UPDATE, and the UPDATE re-checks `state = 'ready'`, so two claimers never get the same task. On
+ * SQLite the single writer serialises claims.
+ */
+import { sql } from 'kysely';
+import type { Capabilities, HostRequirements } from '../api/types.js';
+import type { Dialect } from '../store/database.js';
+import { unmetRequirement } from './capabilities.js';
+import { type Changes, type Db, recordEvent } from './transitions.js';
+
+export interface ClaimedTask {
+  readonly id: number;
+  readonly job_id: number;
+  readonly step_id: number;
+  readonly idx: number;
+  readonly parameters: string;
+  readonly attempts: number;
+}
+
+export interface ClaimOptions {
+  readonly workerId: number;
+  readonly capabilities: Capabilities;
+  /** The worker's open session, to be kept on. */
+  readonly session?: { readonly jobId: number; readonly envKey: string };
+  readonly max: number;
+  readonly now: number;
+  /** How long a task that failed on a worker is kept from it (others get it first). */
+  readonly avoidMs: number;
+  readonly dialect: Dialect;
+  /** Steps this worker cannot run (host requirements), and jobs it is blocked from. */
+  readonly exclusions: Exclusions;
+}
+
+export interface Exclusions {
+  readonly steps: readonly number[];
+  readonly jobs: readonly number[];
+}
+
+/** Steps of active jobs with host requirements the worker does not meet, and jobs it failed too many tasks of. */
+export async function findExclusions(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
+  const constrained = await db
+    .selectFrom('steps')
+    .innerJoin('jobs', 'jobs.id', 'steps.job_id')
+    .select(['steps.id', 'steps.host_requirements'])
+    .where('steps.host_requirements', 'is not', null)
+    .where('steps.ready_count', '>', 0)
+    .execute();
+  const steps = constrained
+    .filter((s) => unmetRequirement(JSON.parse(s.host_requirements!) as HostRequirements, capabilities) !== undefined)
+    .map((s) => s.id);
+  const blocked = await db
+    .selectFrom('worker_job_failures')
+    .innerJoin('jobs', 'jobs.id', 'worker_job_failures.job_id')
+    .select('worker_job_failures.job_id')
+    .where('worker_job_failures.worker_id', '=', workerId)
+    .whereRef('worker_job_failures.failures', '>=', 'jobs.max_worker_failures')
+    .where('jobs.ready_count', '>', 0)
+    .execute();
+  return { steps, jobs: blocked.map((b) => b.job_id) };
+}
+
+/** Claims up to `max` tasks for a worker; returns them in the order they should run. */
+export async function claimTasks(changes: Changes, options: ClaimOptions): Promise<ClaimedTask[]> {
+  const { db } = changes;
+  const claimed: ClaimedTask[] = [];
+  if (options.max <= 0) return claimed;
+  if (options.session) {
+    // Keep the worker on its session unless something of higher priority waits.
+    const best = await candidates(db, options, undefined).select('t.priority').limit(1).executeTakeFirst();
+    if (best) {
+      const affinity = await claim(db, options, options.max, options.session, best.priority);
+      claimed.push(...affinity);
+    }
+  }
+  if (claimed.length < options.max)
+    claimed.push(...(await claim(db, options, options.max - claimed.length, undefined, undefined)));
+  for (const task of claimed) {
+    changes.count(task.job_id, task.step_id, 'ready', 'assigned', 1);
+    await recordEvent(db, {
+      kind: 'task',
+      subjectId: task.id,
+      jobId: task.job_id,
+      from: 'ready',
+      to: 'assigned',
+      actor: changes.actor,
+      now: changes.now,
+    });
+  }
+  return claimed;
+}
+
+function candidates(db: Db, options: ClaimOptions, session: ClaimOptions['session']) {
+  let query = db
+    .selectFrom('tasks as t')
+    .where('t.state', '=', 'ready')
+    .where((eb) =>
+      eb.or([
+        eb('t.avoid_worker_id', 'is', null),
+        eb('t.avoid_worker_id', '<>', options.workerId),
+        eb('t.ready_at', '<', options.now - options.avoidMs),
+      ]),
+    );
+  if (options.exclusions.steps.length > 0) query = query.where('t.step_id', 'not in', options.exclusions.steps);
+  if (options.exclusions.jobs.length > 0) query = query.where('t.job_id', 'not in', options.exclusions.jobs);
+  if (session) {
+    query = query
+      .where('t.job_id', '=', session.jobId)
+      .where('t.step_id', 'in', (eb) =>
+        eb
+          .selectFrom('steps')
+          .select('steps.id')
+          .where('steps.job_id', '=', session.jobId)
+          .where('steps.env_key', '=', session.envKey),
+      );
+  }
+  return query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
+}
+
+async function claim(
+  db: Db,
+  options: ClaimOptions,
+  max: number,
+  session: ClaimOptions['session'],
+  minPriority: number | undefined,
+): Promise<ClaimedTask[]> {
+  let pick = candidates(db, options, session).select('t.id').limit(max);
+  if (minPriority !== undefined) pick = pick.where('t.priority', '>=', minPriority);
+  if (options.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+  return db
+    .updateTable('tasks')
+    .set({
+      state: 'assigned',
+      worker_id: options.workerId,
+      attempts: sql`attempts + 1`,
+      updated_at: options.now,
+      progress: null,
+      status_message: null,
+      fail_message: null,
+      exit_code: null,
+      started_at: null,
+      finished_at: null,
+    })
+    .where('id', 'in', pick)
+    .where('state', '=', 'ready')
+    .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts'])
+    .execute();
+}

@@ -1,0 +1,606 @@
+/**
+ * @module The farm: the scheduler's operations over one database, each in its own transaction, plus what they share
+ * (announcements of new work for long-polling workers, change notifications for live views, the lost-worker sweep).
+ * The HTTP server is a thin layer over this; tests drive it directly.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { CorralError } from '../../model/errors.js';
+import type {
+  Capabilities,
+  JobTarget,
+  RegisterWorkerReply,
+  RegisterWorkerRequest,
+  SubmitJobRequest,
+  SyncReply,
+  SyncRequest,
+} from '../api/types.js';
+import { badRequest, conflict, FarmErrorCode, notFound } from '../errors.js';
+import { type FarmDatabase, openDatabase } from '../store/database.js';
+import { migrate } from '../store/migrations.js';
+import * as queries from '../store/queries.js';
+import type { WorkerRow } from '../store/schema.js';
+import { normaliseCapabilities } from './capabilities.js';
+import { type Exclusions, findExclusions } from './claim.js';
+import * as control from './control.js';
+import { sweepLostWorkers } from './leases.js';
+import { type SubmitLimits, submitJob } from './submit.js';
+import { applySync, isEmptyReply, retryAssignment } from './sync.js';
+import { type Db, recordEvent } from './transitions.js';
+
+export interface FarmOptions {
+  /** Database URL (see `openDatabase`). */
+  readonly database: string;
+  /** A worker silent this long is declared lost. Default 60 s. */
+  readonly workerTimeoutMs?: number;
+  /** How long a task that failed on a worker is kept from it. Default 30 s. */
+  readonly avoidMs?: number;
+  /** How often an idle worker that does not long-poll should sync. Default 2 s. */
+  readonly idleSyncMs?: number;
+  readonly limits?: Partial<SubmitLimits>;
+  /** Clock, for tests. */
+  readonly now?: () => number;
+}
+
+/** What changed, for live views (server-sent events). */
+export type FarmChange =
+  | { readonly kind: 'job'; readonly jobId: number }
+  | { readonly kind: 'tasks'; readonly jobId: number }
+  | { readonly kind: 'log'; readonly jobId: number; readonly taskId?: number }
+  | { readonly kind: 'worker'; readonly workerId: number }
+  | { readonly kind: 'queue' };
+
+export type TokenKind = 'admin' | 'user' | 'agent' | 'worker';
+
+export interface TokenInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: TokenKind;
+  readonly workerId?: number;
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** A new random token: 32 bytes, base64url, with a prefix saying what it is for. */
+export function newToken(kind: TokenKind): string {
+  return `corral_${kind}_${randomBytes(32).toString('base64url')}`;
+}
+
+export class Farm {
+  readonly database: FarmDatabase;
+  readonly #options: {
+    -readonly [K in keyof Omit<FarmOptions, 'limits' | 'now'>]-?: NonNullable<FarmOptions[K]>;
+  } & { limits: SubmitLimits; now: () => number };
+  /** Emits `work` when tasks may have become ready, and `change` with a {@link FarmChange}. */
+  readonly events = new EventEmitter();
+  readonly #exclusions = new Map<string, { at: number; value: Exclusions }>();
+  #sweeper: NodeJS.Timeout | undefined;
+
+  private constructor(database: FarmDatabase, options: FarmOptions) {
+    this.database = database;
+    this.#options = {
+      database: options.database,
+      workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
+      avoidMs: options.avoidMs ?? 30_000,
+      idleSyncMs: options.idleSyncMs ?? 2000,
+      limits: { maxTasksPerJob: 1_000_000, ...options.limits },
+      now: options.now ?? Date.now,
+    };
+    this.events.setMaxListeners(0);
+  }
+
+  /**
+   * Opens (and migrates) the farm's database.
+   * @throws {CorralError} `CORRAL_E_DATABASE_UNAVAILABLE`, `CORRAL_E_DATABASE_TOO_NEW`.
+   */
+  static async open(options: FarmOptions): Promise<Farm> {
+    const database = await openDatabase({ url: options.database });
+    try {
+      await migrate(database);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return new Farm(database, options);
+  }
+
+  get db(): Db {
+    return this.database.db;
+  }
+
+  /** Starts the periodic sweep for lost workers. */
+  startSweeper(intervalMs = 2000): void {
+    this.#sweeper ??= setInterval(() => {
+      this.sweep().catch(() => {});
+    }, intervalMs);
+    this.#sweeper.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    await this.database.close();
+  }
+
+  /** Applies new settings (a reloaded configuration). */
+  configure(options: Pick<FarmOptions, 'workerTimeoutMs' | 'avoidMs' | 'idleSyncMs' | 'limits'>): void {
+    if (options.workerTimeoutMs !== undefined) this.#options.workerTimeoutMs = options.workerTimeoutMs;
+    if (options.avoidMs !== undefined) this.#options.avoidMs = options.avoidMs;
+    if (options.idleSyncMs !== undefined) this.#options.idleSyncMs = options.idleSyncMs;
+    if (options.limits) this.#options.limits = { ...this.#options.limits, ...options.limits };
+  }
+
+  #emit(change: FarmChange): void {
+    this.events.emit('change', change);
+  }
+
+  /** Runs `body` in a transaction. */
+  async transaction<T>(body: (db: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(body);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Jobs
+
+  /**
+   * Submits a job.
+   * @throws the model's TemplateError, ParameterError or JobCreationError with located issues; CorralError
+   *   `CORRAL_E_NOT_FOUND` (queue), `CORRAL_E_BAD_REQUEST`, `CORRAL_E_TOO_LARGE`.
+   */
+  async submitJob(request: SubmitJobRequest, submitter: string): Promise<{ jobId: number; taskCount: number }> {
+    const result = await this.transaction((db) =>
+      submitJob(db, request, { submitter, now: this.#options.now(), limits: this.#options.limits }),
+    );
+    this.#emit({ kind: 'job', jobId: result.jobId });
+    this.events.emit('work');
+    return result;
+  }
+
+  async #steer<T>(jobId: number, body: (db: Db) => Promise<T>): Promise<T> {
+    const result = await this.transaction(body);
+    this.#emit({ kind: 'job', jobId });
+    this.#emit({ kind: 'tasks', jobId });
+    this.events.emit('work');
+    return result;
+  }
+
+  cancel(jobId: number, target: JobTarget, actor: string) {
+    return this.#steer(jobId, (db) => control.cancel(db, jobId, target, { actor, now: this.#options.now() }));
+  }
+
+  suspend(jobId: number, target: JobTarget, actor: string) {
+    return this.#steer(jobId, (db) => control.suspend(db, jobId, target, { actor, now: this.#options.now() }));
+  }
+
+  resume(jobId: number, target: JobTarget, actor: string) {
+    return this.#steer(jobId, (db) => control.resume(db, jobId, target, { actor, now: this.#options.now() }));
+  }
+
+  requeue(jobId: number, target: JobTarget & { includeSucceeded?: boolean }, actor: string) {
+    return this.#steer(jobId, (db) =>
+      control.requeue(db, jobId, target, {
+        actor,
+        now: this.#options.now(),
+        includeSucceeded: target.includeSucceeded ?? false,
+      }),
+    );
+  }
+
+  setPriority(jobId: number, priority: number, actor: string) {
+    return this.#steer(jobId, (db) => control.setPriority(db, jobId, priority, { actor, now: this.#options.now() }));
+  }
+
+  listJobs(options?: queries.JobListOptions) {
+    return queries.listJobs(this.db, options);
+  }
+  getJob(jobId: number) {
+    return queries.getJob(this.db, jobId);
+  }
+  getJobSource(jobId: number) {
+    return queries.getJobSource(this.db, jobId);
+  }
+  listTasks(jobId: number, options?: queries.TaskListOptions) {
+    return queries.listTasks(this.db, jobId, options);
+  }
+  getTask(jobId: number, taskId: number) {
+    return queries.getTask(this.db, jobId, taskId);
+  }
+  readLogs(jobId: number, query?: queries.LogQuery) {
+    return queries.readLogs(this.db, jobId, query);
+  }
+  listEvents(options?: { jobId?: number; after?: number; limit?: number }) {
+    return queries.listEvents(this.db, options);
+  }
+  listWorkers() {
+    return queries.listWorkers(this.db);
+  }
+  listQueues() {
+    return queries.listQueues(this.db);
+  }
+  totals() {
+    return queries.farmTotals(this.db);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Queues
+
+  /**
+   * Creates a queue.
+   * @throws {CorralError} `CORRAL_E_CONFLICT` when the name is taken; `CORRAL_E_BAD_REQUEST` for a bad name.
+   */
+  async createQueue(
+    queue: { name: string; description?: string; runAsUser?: string; environments?: { name: string; text: string }[] },
+    actor: string,
+  ) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(queue.name)) {
+      throw badRequest(
+        `A queue name is 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${queue.name}'.`,
+      );
+    }
+    await this.#checkEnvironments(queue.environments ?? []);
+    const id = await this.transaction(async (db) => {
+      const taken = await db.selectFrom('queues').select('id').where('name', '=', queue.name).executeTakeFirst();
+      if (taken) throw conflict(`A queue named '${queue.name}' exists already.`);
+      const row = await db
+        .insertInto('queues')
+        .values({
+          name: queue.name,
+          description: queue.description ?? null,
+          run_as_user: queue.runAsUser ?? null,
+          environments: JSON.stringify(queue.environments ?? []),
+          path_mapping_rules: null,
+          created_at: this.#options.now(),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await recordEvent(db, {
+        kind: 'queue',
+        subjectId: row.id,
+        jobId: null,
+        from: null,
+        to: 'created',
+        actor,
+        now: this.#options.now(),
+      });
+      return row.id;
+    });
+    this.#emit({ kind: 'queue' });
+    return { id };
+  }
+
+  /** Changes a queue's settings; only what is given changes. */
+  async configureQueue(
+    name: string,
+    changes: {
+      description?: string | null;
+      runAsUser?: string | null;
+      environments?: { name: string; text: string }[];
+    },
+    actor: string,
+  ) {
+    if (changes.environments) await this.#checkEnvironments(changes.environments);
+    await this.transaction(async (db) => {
+      const queue = await db.selectFrom('queues').select('id').where('name', '=', name).executeTakeFirst();
+      if (!queue) throw notFound(`The queue '${name}'`);
+      await db
+        .updateTable('queues')
+        .set({
+          ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.runAsUser !== undefined ? { run_as_user: changes.runAsUser } : {}),
+          ...(changes.environments !== undefined ? { environments: JSON.stringify(changes.environments) } : {}),
+        })
+        .where('id', '=', queue.id)
+        .execute();
+      await recordEvent(db, {
+        kind: 'queue',
+        subjectId: queue.id,
+        jobId: null,
+        from: null,
+        to: 'configured',
+        actor,
+        now: this.#options.now(),
+      });
+    });
+    this.#emit({ kind: 'queue' });
+  }
+
+  async #checkEnvironments(environments: readonly { name: string; text: string }[]): Promise<void> {
+    const { decodeEnvironmentTemplate } = await import('../../model/decode.js');
+    for (const env of environments) decodeEnvironmentTemplate({ text: env.text, source: env.name });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Workers
+
+  /** Registers a worker (or re-registers one by name) and gives it a token of its own. */
+  async registerWorker(request: RegisterWorkerRequest, actor: string): Promise<RegisterWorkerReply> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/.test(request.name)) {
+      throw badRequest(`A worker name is 1–128 letters, digits, '.', '_', '@' or '-'; got '${request.name}'.`);
+    }
+    const token = newToken('worker');
+    const now = this.#options.now();
+    const capabilities = JSON.stringify(normaliseCapabilities(request.capabilities ?? { amounts: {}, attributes: {} }));
+    const workerId = await this.transaction(async (db) => {
+      const existing = await db
+        .selectFrom('workers')
+        .select(['id', 'state'])
+        .where('name', '=', request.name)
+        .executeTakeFirst();
+      let id: number;
+      if (existing) {
+        id = existing.id;
+        // A worker starting again: what it held before is not running any more (it would say so otherwise).
+        const { changesFor } = await import('./settle.js');
+        const { taskLost } = await import('./tasks.js');
+        const changes = changesFor(db, now, actor);
+        const held = await db
+          .selectFrom('tasks')
+          .selectAll()
+          .where('worker_id', '=', id)
+          .where('state', 'in', ['assigned', 'running'])
+          .execute();
+        for (const task of held) await taskLost(changes, task, `worker ${request.name} registered again`);
+        await changes.flush();
+        await db
+          .updateTable('sessions')
+          .set({ state: 'ended', ended_at: now })
+          .where('worker_id', '=', id)
+          .where('state', '=', 'open')
+          .execute();
+        await db
+          .updateTable('workers')
+          .set({
+            host: request.host,
+            capabilities,
+            state: 'idle',
+            last_seen: now,
+            sync_seq: 0,
+            sync_reply: null,
+            drain_requested: 0,
+          })
+          .where('id', '=', id)
+          .execute();
+        await db.deleteFrom('tokens').where('worker_id', '=', id).execute();
+      } else {
+        const row = await db
+          .insertInto('workers')
+          .values({
+            name: request.name,
+            host: request.host,
+            state: 'idle',
+            capabilities,
+            last_seen: now,
+            registered_at: now,
+            lost_count: 0,
+            sync_seq: 0,
+            drain_requested: 0,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        id = row.id;
+      }
+      await db
+        .insertInto('tokens')
+        .values({
+          name: `worker ${request.name}`,
+          kind: 'worker',
+          hash: hashToken(token),
+          worker_id: id,
+          created_at: now,
+        })
+        .execute();
+      await recordEvent(db, {
+        kind: 'worker',
+        subjectId: id,
+        jobId: null,
+        from: existing?.state ?? null,
+        to: 'idle',
+        actor,
+        reason: 'registered',
+        now,
+      });
+      return id;
+    });
+    this.#emit({ kind: 'worker', workerId });
+    this.events.emit('work');
+    return { workerId, token };
+  }
+
+  /** Asks a worker to stop taking work (drain), or to take work again. */
+  async setDraining(workerId: number, draining: boolean, actor: string): Promise<void> {
+    await this.transaction(async (db) => {
+      const worker = await db
+        .selectFrom('workers')
+        .select(['id', 'state'])
+        .where('id', '=', workerId)
+        .executeTakeFirst();
+      if (!worker) throw notFound(`Worker ${workerId}`);
+      await db
+        .updateTable('workers')
+        .set({ drain_requested: draining ? 1 : 0 })
+        .where('id', '=', workerId)
+        .execute();
+      await recordEvent(db, {
+        kind: 'worker',
+        subjectId: workerId,
+        jobId: null,
+        from: worker.state,
+        to: worker.state,
+        actor,
+        reason: draining ? 'drain requested' : 'drain lifted',
+        now: this.#options.now(),
+      });
+    });
+    this.#emit({ kind: 'worker', workerId });
+    this.events.emit(`worker:${workerId}`);
+  }
+
+  async #exclusionsFor(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
+    // Cached briefly per worker: computing them reads every constrained step with ready tasks.
+    const key = `${workerId}:${JSON.stringify(capabilities)}`;
+    const cached = this.#exclusions.get(key);
+    const now = this.#options.now();
+    if (cached && now - cached.at < 250) return cached.value;
+    const value = await findExclusions(db, workerId, capabilities);
+    if (this.#exclusions.size > 10_000) this.#exclusions.clear();
+    this.#exclusions.set(key, { at: now, value });
+    return value;
+  }
+
+  /**
+   * A worker's sync: applies its report and answers with work. With `waitMs`, an empty answer waits (long-poll) until
+   * work may be available, the worker is asked to drain, or the time is up.
+   * @param signal Aborts the wait (the worker went away).
+   * @throws {CorralError} `CORRAL_E_NOT_FOUND` for an unknown worker; `CORRAL_E_CONFLICT` for a stale sequence.
+   */
+  async sync(workerId: number, request: SyncRequest, signal?: AbortSignal): Promise<SyncReply> {
+    const options = () => ({
+      now: this.#options.now(),
+      dialect: this.database.dialect,
+      avoidMs: this.#options.avoidMs,
+      idleSyncMs: this.#options.idleSyncMs,
+      exclusions: (id: number, capabilities: Capabilities) => this.#exclusionsFor(this.db, id, capabilities),
+    });
+    const reply = await this.transaction(async (db) => {
+      const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).executeTakeFirst();
+      if (!worker) throw notFound(`Worker ${workerId}`);
+      return applySync(db, worker as WorkerRow, request, options());
+    });
+    this.#afterSync(workerId, request, reply);
+    const wait = Math.min(Math.max(request.waitMs ?? 0, 0), 30_000);
+    if (!isEmptyReply(reply) || wait === 0 || request.wantWork <= 0) return reply;
+    const deadline = Date.now() + wait;
+    while (Date.now() < deadline && !signal?.aborted) {
+      const woken = await this.#waitForWork(workerId, deadline - Date.now(), signal);
+      if (!woken) break;
+      const retried = await this.transaction((db) => retryAssignment(db, workerId, request, options()));
+      if (retried && !isEmptyReply(retried)) {
+        this.#afterSync(workerId, request, retried);
+        return retried;
+      }
+      const worker = await this.db
+        .selectFrom('workers')
+        .select(['drain_requested', 'sync_seq'])
+        .where('id', '=', workerId)
+        .executeTakeFirst();
+      if (!worker || worker.sync_seq !== request.seq) break;
+      if (worker.drain_requested) {
+        const drained = { ...reply, drain: true };
+        await this.db
+          .updateTable('workers')
+          .set({ sync_reply: JSON.stringify(drained) })
+          .where('id', '=', workerId)
+          .where('sync_seq', '=', request.seq)
+          .execute();
+        return drained;
+      }
+    }
+    return reply;
+  }
+
+  #afterSync(workerId: number, request: SyncRequest, reply: SyncReply): void {
+    const jobs = new Set<number>();
+    for (const a of reply.assignments) jobs.add(a.jobId);
+    for (const event of request.events) if ('taskId' in event && event.kind === 'taskFinished') jobs.add(-1);
+    if (request.events.length > 0 || reply.assignments.length > 0) this.#emit({ kind: 'worker', workerId });
+    for (const jobId of jobs) if (jobId > 0) this.#emit({ kind: 'tasks', jobId });
+    if (request.events.length > 0) this.#emit({ kind: 'tasks', jobId: -1 });
+    for (const batch of request.logs)
+      this.#emit({ kind: 'log', jobId: -1, ...(batch.taskId !== undefined ? { taskId: batch.taskId } : {}) });
+    // Finished tasks may have unlocked others (a step completed, a retry became ready).
+    if (request.events.some((e) => e.kind === 'taskFinished')) this.events.emit('work');
+  }
+
+  /** Resolves true when work may have appeared, false when the time ran out or the wait was aborted. */
+  #waitForWork(workerId: number, ms: number, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (woken: boolean) => {
+        clearTimeout(timer);
+        this.events.off('work', onWork);
+        this.events.off(`worker:${workerId}`, onWork);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(woken);
+      };
+      const onWork = () => done(true);
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), Math.max(0, ms));
+      this.events.on('work', onWork);
+      this.events.on(`worker:${workerId}`, onWork);
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  /** Declares silent workers lost and gives their tasks back. */
+  async sweep(): Promise<number[]> {
+    const lost = await this.transaction((db) =>
+      sweepLostWorkers(db, { now: this.#options.now(), timeoutMs: this.#options.workerTimeoutMs }),
+    );
+    if (lost.length > 0) {
+      for (const workerId of lost) this.#emit({ kind: 'worker', workerId });
+      this.#emit({ kind: 'tasks', jobId: -1 });
+      this.events.emit('work');
+    }
+    return lost;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Tokens
+
+  /** Creates a token; returns it (shown once: only its hash is kept). */
+  async createToken(name: string, kind: Exclude<TokenKind, 'worker'>): Promise<{ id: number; token: string }> {
+    if (!['admin', 'user', 'agent'].includes(kind))
+      throw badRequest(`A token kind is admin, user or agent; got '${kind}'.`);
+    const token = newToken(kind);
+    const row = await this.db
+      .insertInto('tokens')
+      .values({ name, kind, hash: hashToken(token), worker_id: null, created_at: this.#options.now() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: row.id, token };
+  }
+
+  /** The token's identity, or undefined when it is unknown or revoked. */
+  async authenticate(token: string): Promise<TokenInfo | undefined> {
+    const row = await this.db
+      .selectFrom('tokens')
+      .select(['id', 'name', 'kind', 'worker_id'])
+      .where('hash', '=', hashToken(token))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      name: row.name,
+      kind: row.kind as TokenKind,
+      ...(row.worker_id !== null ? { workerId: row.worker_id } : {}),
+    };
+  }
+
+  async listTokens() {
+    return this.db
+      .selectFrom('tokens')
+      .select(['id', 'name', 'kind', 'worker_id', 'created_at', 'revoked_at'])
+      .orderBy('id')
+      .execute();
+  }
+
+  async revokeToken(id: number): Promise<void> {
+    const result = await this.db
+      .updateTable('tokens')
+      .set({ revoked_at: this.#options.now() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw notFound(`Token ${id}`);
+  }
+
+  /** Whether any token exists (a farm without tokens runs without authentication, on loopback only). */
+  async hasTokens(): Promise<boolean> {
+    return (
+      (await this.db.selectFrom('tokens').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst()) !==
+      undefined
+    );
+  }
+}
+
+export { CorralError, FarmErrorCode };

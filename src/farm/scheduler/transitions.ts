@@ -1,0 +1,279 @@
+/**
+ * @module Task state transitions: the one place task states change. Each move is checked (the row must still be in
+ * the state the caller saw, so two servers or a late report cannot both move it), keeps the per-state counters of
+ * its step and job exact, and is recorded as an event (who, when, why).
+ *
+ * Task states and their meaning:
+ * - `pending`   not claimable: its step waits for dependencies, or the step or job is suspended.
+ * - `ready`     claimable by a worker whose capabilities meet the step's host requirements.
+ * - `assigned`  given to a worker in a sync reply; not yet reported started.
+ * - `running`   the worker reported it started.
+ * - `succeeded`, `failed`, `canceled`: final until requeued.
+ *
+ * Counters are gathered per transaction and written once, at the end ({@link Changes.flush}): every worker of a job
+ * updates the same job row, and on PostgreSQL that row's lock is then held only for the last statements before the
+ * commit instead of the whole transaction.
+ */
+import { type Kysely, sql } from 'kysely';
+import { TASK_STATES, type TaskState } from '../api/types.js';
+import type { Schema, TaskUpdate } from '../store/schema.js';
+
+export type Db = Kysely<Schema>;
+
+/** Who caused a change: `system`, `user:<token name>` or `worker:<name>`. */
+export type Actor = string;
+
+export interface TaskRef {
+  readonly id: number;
+  readonly job_id: number;
+  readonly step_id: number;
+  readonly state: string;
+}
+
+/** A step's or job's state and counters. */
+export interface CountsRow {
+  readonly state: string;
+  readonly task_count: number;
+  readonly pending_count: number;
+  readonly ready_count: number;
+  readonly assigned_count: number;
+  readonly running_count: number;
+  readonly succeeded_count: number;
+  readonly failed_count: number;
+  readonly canceled_count: number;
+}
+
+const COUNT_COLUMNS = [
+  'state',
+  'task_count',
+  'pending_count',
+  'ready_count',
+  'assigned_count',
+  'running_count',
+  'succeeded_count',
+  'failed_count',
+  'canceled_count',
+] as const;
+
+export const unfinishedCount = (c: CountsRow) => c.pending_count + c.ready_count + c.assigned_count + c.running_count;
+export const startedCount = (c: CountsRow) => c.assigned_count + c.running_count + c.succeeded_count + c.failed_count;
+
+type Deltas = Map<string, number>;
+
+/**
+ * The changes of one transaction: task moves are applied at once, counters gathered and written by `flush()`,
+ * which then derives what follows (a step or job starting, finishing, failing).
+ */
+export class Changes {
+  readonly #steps = new Map<number, { jobId: number; deltas: Deltas }>();
+  readonly #jobs = new Map<number, Deltas>();
+  /** Jobs a final failure happened in (they need settling even if no step finished). */
+  readonly #failed = new Set<number>();
+
+  constructor(
+    readonly db: Db,
+    readonly now: number,
+    readonly actor: Actor,
+    /** Settles a job after its counters changed in a way that matters (injected to avoid a module cycle). */
+    private readonly settle: (changes: Changes, jobId: number) => Promise<void>,
+  ) {}
+
+  count(jobId: number, stepId: number, from: string, to: string, n: number): void {
+    if (n === 0 || from === to) return;
+    let step = this.#steps.get(stepId);
+    if (!step) this.#steps.set(stepId, (step = { jobId, deltas: new Map() }));
+    let job = this.#jobs.get(jobId);
+    if (!job) this.#jobs.set(jobId, (job = new Map()));
+    for (const deltas of [step.deltas, job]) {
+      deltas.set(from, (deltas.get(from) ?? 0) - n);
+      deltas.set(to, (deltas.get(to) ?? 0) + n);
+    }
+    if (to === 'failed') this.#failed.add(jobId);
+  }
+
+  /** Writes the gathered counters, starts steps and jobs that got their first task, settles what finished. */
+  async flush(): Promise<void> {
+    const steps = [...this.#steps];
+    const jobs = [...this.#jobs];
+    const failed = [...this.#failed];
+    this.#steps.clear();
+    this.#jobs.clear();
+    this.#failed.clear();
+    const toSettle = new Set<number>(failed);
+    for (const [stepId, { jobId, deltas }] of steps) {
+      const row = await this.db
+        .updateTable('steps')
+        .set(counterChanges(deltas))
+        .where('id', '=', stepId)
+        .returning(COUNT_COLUMNS)
+        .executeTakeFirstOrThrow();
+      if (row.state === 'ready' && startedCount(row) > 0) {
+        await this.db
+          .updateTable('steps')
+          .set({ state: 'running', started_at: this.now })
+          .where('id', '=', stepId)
+          .where('state', '=', 'ready')
+          .execute();
+        await recordEvent(this.db, {
+          kind: 'step',
+          subjectId: stepId,
+          jobId,
+          from: 'ready',
+          to: 'running',
+          actor: this.actor,
+          now: this.now,
+        });
+      }
+      if (unfinishedCount(row) === 0 || deltas.has('pending')) toSettle.add(jobId);
+    }
+    for (const [jobId, deltas] of jobs) {
+      const row = await this.db
+        .updateTable('jobs')
+        .set({ ...counterChanges(deltas), updated_at: this.now })
+        .where('id', '=', jobId)
+        .returning(COUNT_COLUMNS)
+        .executeTakeFirstOrThrow();
+      if (row.state === 'queued' && startedCount(row) > 0) {
+        await this.db
+          .updateTable('jobs')
+          .set({ state: 'running', started_at: this.now })
+          .where('id', '=', jobId)
+          .where('state', '=', 'queued')
+          .execute();
+        await recordEvent(this.db, {
+          kind: 'job',
+          subjectId: jobId,
+          jobId,
+          from: 'queued',
+          to: 'running',
+          actor: this.actor,
+          now: this.now,
+        });
+      }
+      if (unfinishedCount(row) === 0) toSettle.add(jobId);
+    }
+    for (const jobId of toSettle) await this.settle(this, jobId);
+  }
+}
+
+function counterChanges(deltas: Deltas): Record<string, unknown> {
+  const set: Record<string, unknown> = {};
+  for (const [state, delta] of deltas) {
+    if (delta === 0) continue;
+    if (!(TASK_STATES as readonly string[]).includes(state)) throw new Error(`unknown task state ${state}`);
+    set[`${state}_count`] = sql`${sql.ref(`${state}_count`)} + ${delta}`;
+  }
+  return set;
+}
+
+export async function recordEvent(
+  db: Db,
+  event: {
+    kind: string;
+    subjectId: number;
+    jobId: number | null;
+    from: string | null;
+    to: string;
+    actor: Actor;
+    reason?: string | null;
+    now: number;
+  },
+): Promise<void> {
+  await db
+    .insertInto('events')
+    .values({
+      time: event.now,
+      kind: event.kind,
+      subject_id: event.subjectId,
+      job_id: event.jobId,
+      from_state: event.from,
+      to_state: event.to,
+      actor: event.actor,
+      reason: event.reason ?? null,
+    })
+    .execute();
+}
+
+/**
+ * Moves one task, if it is still in `task.state`.
+ * @returns false when the task had moved on meanwhile (nothing is changed then).
+ */
+export async function moveTask(
+  changes: Changes,
+  task: TaskRef,
+  to: TaskState,
+  options: { patch?: TaskUpdate; reason?: string } = {},
+): Promise<boolean> {
+  const { db, now, actor } = changes;
+  const result = await db
+    .updateTable('tasks')
+    .set({ ...options.patch, state: to, updated_at: now })
+    .where('id', '=', task.id)
+    .where('state', '=', task.state)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return false;
+  changes.count(task.job_id, task.step_id, task.state, to, 1);
+  await recordEvent(db, {
+    kind: 'task',
+    subjectId: task.id,
+    jobId: task.job_id,
+    from: task.state,
+    to,
+    actor,
+    reason: options.reason ?? null,
+    now,
+  });
+  return true;
+}
+
+/**
+ * Moves every task of a job (or of one step, or a list of tasks) that is in one of `from` to `to`. Bulk moves are
+ * recorded as one event per step ("n tasks ready → canceled"), not one per task.
+ * @returns how many tasks moved.
+ */
+export async function moveTasks(
+  changes: Changes,
+  options: {
+    jobId: number;
+    stepId?: number;
+    taskIds?: readonly number[];
+    from: readonly TaskState[];
+    to: TaskState;
+    patch?: TaskUpdate;
+    reason?: string | undefined;
+  },
+): Promise<number> {
+  const { db, now, actor } = changes;
+  const states = options.from.filter((s) => s !== options.to);
+  if (states.length === 0 || options.taskIds?.length === 0) return 0;
+  let moved = 0;
+  // One state at a time with RETURNING: the counters follow exactly the rows this statement moved, even when another
+  // server moves some of the same tasks at the same moment.
+  for (const from of states) {
+    let update = db
+      .updateTable('tasks')
+      .set({ ...options.patch, state: options.to, updated_at: now })
+      .where('job_id', '=', options.jobId)
+      .where('state', '=', from);
+    if (options.stepId !== undefined) update = update.where('step_id', '=', options.stepId);
+    if (options.taskIds) update = update.where('id', 'in', options.taskIds);
+    const rows = await update.returning('step_id').execute();
+    const perStep = new Map<number, number>();
+    for (const row of rows) perStep.set(row.step_id, (perStep.get(row.step_id) ?? 0) + 1);
+    for (const [stepId, n] of perStep) {
+      moved += n;
+      changes.count(options.jobId, stepId, from, options.to, n);
+      await recordEvent(db, {
+        kind: 'step',
+        subjectId: stepId,
+        jobId: options.jobId,
+        from,
+        to: options.to,
+        actor,
+        reason: `${n} task${n === 1 ? '' : 's'} ${from} → ${options.to}${options.reason ? `: ${options.reason}` : ''}`,
+        now,
+      });
+    }
+  }
+  return moved;
+}
