@@ -459,7 +459,7 @@ export class Farm {
       dialect: this.database.dialect,
       avoidMs: this.#options.avoidMs,
       idleSyncMs: this.#options.idleSyncMs,
-      exclusions: (id: number, capabilities: Capabilities) => this.#exclusionsFor(this.db, id, capabilities),
+      exclusions: (db: Db, id: number, capabilities: Capabilities) => this.#exclusionsFor(db, id, capabilities),
     });
     const reply = await this.transaction(async (db) => {
       const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).executeTakeFirst();

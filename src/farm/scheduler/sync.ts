@@ -25,7 +25,8 @@ export interface SyncOptions {
   /** How long an idle worker should wait before its next sync when it does not long-poll. */
   readonly idleSyncMs: number;
   /** Steps and jobs this worker cannot take (computed and cached by the caller). */
-  readonly exclusions: (workerId: number, capabilities: Capabilities) => Promise<Exclusions>;
+  /** Steps and jobs the worker cannot run; called with the sync's own transaction. */
+  readonly exclusions: (db: Db, workerId: number, capabilities: Capabilities) => Promise<Exclusions>;
 }
 
 const EMPTY_REPLY = (seq: number, nextSyncMs: number): SyncReply => ({
@@ -127,6 +128,8 @@ export async function applySync(
     }
   }
 
+  // Settle what the report changed first: a finished step's dependents become ready and can be handed out now.
+  await changes.flush();
   // Sessions whose job has nothing more for this worker end.
   const endSessions: number[] = [];
   if (request.session) {
@@ -368,7 +371,7 @@ async function assign(
     now: options.now,
     avoidMs: options.avoidMs,
     dialect: options.dialect,
-    exclusions: await options.exclusions(worker.id, capabilities),
+    exclusions: await options.exclusions(db, worker.id, capabilities),
   });
   const assignments: Assignment[] = [];
   const sessionsByJob = new Map<number, { id: number; isNew: boolean }>();
@@ -407,6 +410,7 @@ async function assign(
       sessionId: session.id,
       ...(session.isNew ? { job: await jobSpec(db, task.job_id) } : {}),
     });
+    session.isNew = false;
   }
   return assignments;
 }
