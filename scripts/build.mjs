@@ -22,7 +22,8 @@ esbuild.buildSync({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['yaml', 'better-sqlite3', 'pg', 'fs-ext', 'playwright-core'],
+  // The farm's heavy dependencies stay external too: commands that need them load them; `check` never reads them.
+  external: ['yaml', 'better-sqlite3', 'pg', 'fs-ext', 'playwright-core', 'fastify', 'pino', 'prom-client', 'kysely'],
   define: { 'import.meta.url': '__corralModuleUrl' },
   banner: { js: "const __corralModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Less source to scan; names are kept so stack traces stay readable.

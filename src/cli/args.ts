@@ -34,6 +34,8 @@ export interface CommandSpec {
   readonly options?: readonly OptionSpec[];
   /** Sub-commands (`corral queue create`). */
   readonly commands?: readonly CommandSpec[];
+  /** With sub-commands: the command also runs on its own (`corral queues` lists them) instead of showing help. */
+  readonly runnable?: boolean;
 }
 
 export interface ParsedCommand {
@@ -99,7 +101,7 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
     i++;
   }
   const usage = () => helpText(root, command, path);
-  if (command.commands && !command.args && i >= argv.length) {
+  if (command.commands && !command.args && !command.runnable && i >= argv.length) {
     if (argv.length === 0 || path.length > 0) return new HelpRequest(usage());
   }
 
@@ -169,7 +171,7 @@ export function parseCommandLine(root: CommandSpec, argv: readonly string[]): Pa
   if (positionals.length > declared.length) {
     throw new UsageError(`unexpected argument '${positionals[declared.length]}'`, usage());
   }
-  if (command.commands && path.length === 0 && positionals.length > 0) {
+  if (command.commands && (path.length === 0 || command.runnable) && positionals.length > 0) {
     throw new UsageError(`unknown command '${positionals[0]}'`, usage());
   }
   return { path, args, options };

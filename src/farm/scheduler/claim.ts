@@ -74,18 +74,32 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   const claimed: ClaimedTask[] = [];
   if (options.max <= 0) return claimed;
   if (options.session) {
-    // Keep the worker on its session unless something of higher priority waits.
-    const best = await candidates(db, options, undefined).select('t.priority').limit(1).executeTakeFirst();
-    if (best) {
-      const affinity = await claim(db, options, options.max, options.session, best.priority);
-      claimed.push(...affinity);
+    // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
+    // so the session's steps are walked one by one in task order (an index range each, however large the step).
+    const best = await candidates(db, options).select('t.priority').limit(1).executeTakeFirst();
+    const job = best
+      ? await db.selectFrom('jobs').select('priority').where('id', '=', options.session.jobId).executeTakeFirst()
+      : undefined;
+    if (best && job && job.priority >= best.priority) {
+      const steps = await db
+        .selectFrom('steps')
+        .select('id')
+        .where('job_id', '=', options.session.jobId)
+        .where('env_key', '=', options.session.envKey)
+        .where('ready_count', '>', 0)
+        .orderBy('idx')
+        .execute();
+      for (const step of steps) {
+        if (claimed.length >= options.max || options.exclusions.steps.includes(step.id)) continue;
+        if (options.exclusions.jobs.includes(options.session.jobId)) break;
+        claimed.push(...(await claim(db, options, options.max - claimed.length, step.id)));
+      }
     }
   }
-  if (claimed.length < options.max)
-    claimed.push(...(await claim(db, options, options.max - claimed.length, undefined, undefined)));
+  if (claimed.length < options.max) claimed.push(...(await claim(db, options, options.max - claimed.length)));
   for (const task of claimed) {
     changes.count(task.job_id, task.step_id, 'ready', 'assigned', 1);
-    await recordEvent(db, {
+    changes.event({
       kind: 'task',
       subjectId: task.id,
       jobId: task.job_id,
@@ -98,42 +112,31 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   return claimed;
 }
 
-function candidates(db: Db, options: ClaimOptions, session: ClaimOptions['session']) {
-  let query = db
+function candidates(db: Db, options: ClaimOptions) {
+  return db
     .selectFrom('tasks as t')
-    .where('t.state', '=', 'ready')
+    .where('t.state', '=', sql.lit('ready'))
     .where((eb) =>
       eb.or([
         eb('t.avoid_worker_id', 'is', null),
         eb('t.avoid_worker_id', '<>', options.workerId),
         eb('t.ready_at', '<', options.now - options.avoidMs),
       ]),
-    );
-  if (options.exclusions.steps.length > 0) query = query.where('t.step_id', 'not in', options.exclusions.steps);
-  if (options.exclusions.jobs.length > 0) query = query.where('t.job_id', 'not in', options.exclusions.jobs);
-  if (session) {
-    query = query
-      .where('t.job_id', '=', session.jobId)
-      .where('t.step_id', 'in', (eb) =>
-        eb
-          .selectFrom('steps')
-          .select('steps.id')
-          .where('steps.job_id', '=', session.jobId)
-          .where('steps.env_key', '=', session.envKey),
-      );
-  }
-  return query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
+    )
+    .$if(options.exclusions.steps.length > 0, (q) => q.where('t.step_id', 'not in', options.exclusions.steps))
+    .$if(options.exclusions.jobs.length > 0, (q) => q.where('t.job_id', 'not in', options.exclusions.jobs));
 }
 
-async function claim(
-  db: Db,
-  options: ClaimOptions,
-  max: number,
-  session: ClaimOptions['session'],
-  minPriority: number | undefined,
-): Promise<ClaimedTask[]> {
-  let pick = candidates(db, options, session).select('t.id').limit(max);
-  if (minPriority !== undefined) pick = pick.where('t.priority', '>=', minPriority);
+/** The ready tasks a worker may take, best first: of one step (in task order), or of the whole farm. */
+function pickQuery(db: Db, options: ClaimOptions, stepId: number | undefined) {
+  const query = candidates(db, options);
+  return stepId !== undefined
+    ? query.where('t.step_id', '=', stepId).orderBy('t.idx')
+    : query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
+}
+
+async function claim(db: Db, options: ClaimOptions, max: number, stepId?: number): Promise<ClaimedTask[]> {
+  let pick = pickQuery(db, options, stepId).select('t.id').limit(max);
   if (options.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
   return db
     .updateTable('tasks')

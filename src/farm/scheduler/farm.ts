@@ -20,13 +20,14 @@ import { type FarmDatabase, openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrations.js';
 import * as queries from '../store/queries.js';
 import type { WorkerRow } from '../store/schema.js';
+import { postgresWakeups, type Wakeups } from '../store/wakeups.js';
 import { normaliseCapabilities } from './capabilities.js';
 import { type Exclusions, findExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
 import { type SubmitLimits, submitJob } from './submit.js';
 import { applySync, isEmptyReply, retryAssignment } from './sync.js';
-import { type Db, recordEvent } from './transitions.js';
+import { type Db, HELD_STATES, recordEvent } from './transitions.js';
 
 export interface FarmOptions {
   /** Database URL (see `openDatabase`). */
@@ -75,6 +76,7 @@ export class Farm {
   readonly events = new EventEmitter();
   readonly #exclusions = new Map<string, { at: number; value: Exclusions }>();
   #sweeper: NodeJS.Timeout | undefined;
+  #wakeups: Wakeups | undefined;
 
   private constructor(database: FarmDatabase, options: FarmOptions) {
     this.database = database;
@@ -101,7 +103,16 @@ export class Farm {
       await database.close();
       throw error;
     }
-    return new Farm(database, options);
+    const farm = new Farm(database, options);
+    if (database.dialect === 'postgres') {
+      try {
+        farm.#wakeups = await postgresWakeups({ url: options.database, onWork: () => farm.events.emit('work') });
+      } catch (error) {
+        await database.close();
+        throw error;
+      }
+    }
+    return farm;
   }
 
   get db(): Db {
@@ -119,6 +130,7 @@ export class Farm {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    await this.#wakeups?.close();
     await this.database.close();
   }
 
@@ -128,6 +140,12 @@ export class Farm {
     if (options.avoidMs !== undefined) this.#options.avoidMs = options.avoidMs;
     if (options.idleSyncMs !== undefined) this.#options.idleSyncMs = options.idleSyncMs;
     if (options.limits) this.#options.limits = { ...this.#options.limits, ...options.limits };
+  }
+
+  /** Wakes long-polling workers here, and through the database those of other servers sharing it. */
+  #announceWork(): void {
+    this.events.emit('work');
+    this.#wakeups?.announce();
   }
 
   #emit(change: FarmChange): void {
@@ -152,7 +170,7 @@ export class Farm {
       submitJob(db, request, { submitter, now: this.#options.now(), limits: this.#options.limits }),
     );
     this.#emit({ kind: 'job', jobId: result.jobId });
-    this.events.emit('work');
+    this.#announceWork();
     return result;
   }
 
@@ -160,7 +178,7 @@ export class Farm {
     const result = await this.transaction(body);
     this.#emit({ kind: 'job', jobId });
     this.#emit({ kind: 'tasks', jobId });
-    this.events.emit('work');
+    this.#announceWork();
     return result;
   }
 
@@ -337,7 +355,7 @@ export class Farm {
           .selectFrom('tasks')
           .selectAll()
           .where('worker_id', '=', id)
-          .where('state', 'in', ['assigned', 'running'])
+          .where('state', 'in', HELD_STATES)
           .execute();
         for (const task of held) await taskLost(changes, task, `worker ${request.name} registered again`);
         await changes.flush();
@@ -402,7 +420,7 @@ export class Farm {
       return id;
     });
     this.#emit({ kind: 'worker', workerId });
-    this.events.emit('work');
+    this.#announceWork();
     return { workerId, token };
   }
 
@@ -508,7 +526,7 @@ export class Farm {
     for (const batch of request.logs)
       this.#emit({ kind: 'log', jobId: -1, ...(batch.taskId !== undefined ? { taskId: batch.taskId } : {}) });
     // Finished tasks may have unlocked others (a step completed, a retry became ready).
-    if (request.events.some((e) => e.kind === 'taskFinished')) this.events.emit('work');
+    if (request.events.some((e) => e.kind === 'taskFinished')) this.#announceWork();
   }
 
   /** Resolves true when work may have appeared, false when the time ran out or the wait was aborted. */
@@ -538,7 +556,7 @@ export class Farm {
     if (lost.length > 0) {
       for (const workerId of lost) this.#emit({ kind: 'worker', workerId });
       this.#emit({ kind: 'tasks', jobId: -1 });
-      this.events.emit('work');
+      this.#announceWork();
     }
     return lost;
   }

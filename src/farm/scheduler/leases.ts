@@ -5,7 +5,7 @@
  */
 import { changesFor } from './settle.js';
 import { taskLost } from './tasks.js';
-import { type Db, recordEvent } from './transitions.js';
+import { type Db, HELD_STATES, recordEvent } from './transitions.js';
 
 /**
  * Declares lost every worker silent for longer than `timeoutMs`.
@@ -46,7 +46,7 @@ export async function sweepLostWorkers(db: Db, options: { now: number; timeoutMs
       .selectFrom('tasks')
       .selectAll()
       .where('worker_id', '=', worker.id)
-      .where('state', 'in', ['assigned', 'running'])
+      .where('state', 'in', HELD_STATES)
       .execute();
     const changes = changesFor(db, now, 'system');
     for (const task of tasks) await taskLost(changes, task, reason);

@@ -15,7 +15,7 @@ import { normaliseCapabilities } from './capabilities.js';
 import { claimTasks, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
 import { taskFinished, taskLost, taskStarted } from './tasks.js';
-import { type Changes, type Db, recordEvent } from './transitions.js';
+import { type Changes, type Db, HELD_STATES, recordEvent } from './transitions.js';
 
 export interface SyncOptions {
   readonly now: number;
@@ -116,7 +116,7 @@ export async function applySync(
     .selectFrom('tasks')
     .select(['id', 'job_id', 'step_id', 'state', 'lost_count', 'attempts', 'worker_id', 'session_id', 'started_at'])
     .where('worker_id', '=', worker.id)
-    .where('state', 'in', ['assigned', 'running'])
+    .where('state', 'in', HELD_STATES)
     .execute();
   const running = new Set(request.running);
   const heldIds = new Set(held.map((t) => t.id));
@@ -214,11 +214,15 @@ async function applyEvents(changes: Changes, worker: WorkerRow, request: SyncReq
       ? task
       : undefined;
   };
+  // A short task's start and end usually arrive together: it then moves assigned → finished in one statement.
+  const finishing = new Set(request.events.flatMap((e) => (e.kind === 'taskFinished' ? [e.taskId] : [])));
   for (const event of request.events) {
     switch (event.kind) {
       case 'taskStarted': {
         const task = mine(event.taskId);
-        if (task) {
+        if (task && finishing.has(task.id) && task.state === 'assigned') {
+          tasks.set(task.id, { ...task, started_at: event.time });
+        } else if (task) {
           await taskStarted(changes, task, event.time);
           tasks.set(task.id, { ...task, state: 'running', started_at: event.time });
         }

@@ -29,7 +29,7 @@ export async function taskFinished(
     exit_code: result.exitCode ?? null,
     fail_message: result.failMessage ?? null,
     finished_at: result.time,
-    ...(task.started_at === null ? { started_at: result.time } : {}),
+    started_at: task.started_at ?? result.time,
   };
   if (result.state === 'succeeded') {
     await moveTask(changes, task, 'succeeded', { patch: { ...patch, progress: 100, fail_message: null } });

@@ -20,6 +20,9 @@ import type { Schema, TaskUpdate } from '../store/schema.js';
 
 export type Db = Kysely<Schema>;
 
+/** The states of a task a worker holds, as literals so the planner can use the partial index `tasks_worker`. */
+export const HELD_STATES = [sql.lit('assigned'), sql.lit('running')];
+
 /** Who caused a change: `system`, `user:<token name>` or `worker:<name>`. */
 export type Actor = string;
 
@@ -69,6 +72,8 @@ export class Changes {
   readonly #jobs = new Map<number, Deltas>();
   /** Jobs a final failure happened in (they need settling even if no step finished). */
   readonly #failed = new Set<number>();
+  /** Task events, written together by `flush()` (one statement instead of one per move). */
+  readonly #events: EventRecord[] = [];
 
   constructor(
     readonly db: Db,
@@ -91,8 +96,14 @@ export class Changes {
     if (to === 'failed') this.#failed.add(jobId);
   }
 
-  /** Writes the gathered counters, starts steps and jobs that got their first task, settles what finished. */
+  /** Records an event with the next `flush()`. */
+  event(event: EventRecord): void {
+    this.#events.push(event);
+  }
+
+  /** Writes the gathered events and counters, starts steps and jobs that got their first task, settles what finished. */
   async flush(): Promise<void> {
+    if (this.#events.length > 0) await recordEvents(this.db, this.#events.splice(0));
     const steps = [...this.#steps];
     const jobs = [...this.#jobs];
     const failed = [...this.#failed];
@@ -166,32 +177,41 @@ function counterChanges(deltas: Deltas): Record<string, unknown> {
   return set;
 }
 
-export async function recordEvent(
-  db: Db,
-  event: {
-    kind: string;
-    subjectId: number;
-    jobId: number | null;
-    from: string | null;
-    to: string;
-    actor: Actor;
-    reason?: string | null;
-    now: number;
-  },
-): Promise<void> {
-  await db
-    .insertInto('events')
-    .values({
-      time: event.now,
-      kind: event.kind,
-      subject_id: event.subjectId,
-      job_id: event.jobId,
-      from_state: event.from,
-      to_state: event.to,
-      actor: event.actor,
-      reason: event.reason ?? null,
-    })
-    .execute();
+export interface EventRecord {
+  readonly kind: string;
+  readonly subjectId: number;
+  readonly jobId: number | null;
+  readonly from: string | null;
+  readonly to: string;
+  readonly actor: Actor;
+  readonly reason?: string | null;
+  readonly now: number;
+}
+
+const eventRow = (event: EventRecord) => ({
+  time: event.now,
+  kind: event.kind,
+  subject_id: event.subjectId,
+  job_id: event.jobId,
+  from_state: event.from,
+  to_state: event.to,
+  actor: event.actor,
+  reason: event.reason ?? null,
+});
+
+export async function recordEvent(db: Db, event: EventRecord): Promise<void> {
+  await db.insertInto('events').values(eventRow(event)).execute();
+}
+
+/** Writes events in order, many per statement. */
+export async function recordEvents(db: Db, events: readonly EventRecord[]): Promise<void> {
+  // 8 columns each: 100 rows stay well under SQLite's and PostgreSQL's bound-parameter limits.
+  for (let i = 0; i < events.length; i += 100) {
+    await db
+      .insertInto('events')
+      .values(events.slice(i, i + 100).map(eventRow))
+      .execute();
+  }
 }
 
 /**
@@ -213,7 +233,7 @@ export async function moveTask(
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) return false;
   changes.count(task.job_id, task.step_id, task.state, to, 1);
-  await recordEvent(db, {
+  changes.event({
     kind: 'task',
     subjectId: task.id,
     jobId: task.job_id,

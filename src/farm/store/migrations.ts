@@ -144,20 +144,28 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('finished_at', big)
         .addColumn('updated_at', big, (c) => c.notNull())
         .execute();
-      // The claim query walks ready tasks by priority, then age (job id), then position.
+      // Ready tasks only, so a task's index entries change when it becomes ready or is claimed, not at every later
+      // move. The claim walks them by priority, then age (job id), then position; a session's claim walks one step's.
+      // (Queries must compare state with the literal 'ready' for the planner to use them.)
       await db.schema
-        .createIndex('tasks_claim')
+        .createIndex('tasks_ready')
         .on('tasks')
-        .columns(['state', 'priority desc', 'job_id', 'idx'])
+        .columns(['priority desc', 'job_id', 'idx'])
+        .where(sql.ref('state'), '=', sql.lit('ready'))
         .execute();
-      await db.schema.createIndex('tasks_job_state').on('tasks').columns(['job_id', 'state', 'idx']).execute();
+      await db.schema
+        .createIndex('tasks_ready_step')
+        .on('tasks')
+        .columns(['step_id', 'idx'])
+        .where(sql.ref('state'), '=', sql.lit('ready'))
+        .execute();
+      // Listing a job's tasks in order, and moving a job's or step's tasks in bulk.
       await db.schema.createIndex('tasks_job_order').on('tasks').columns(['job_id', 'step_id', 'idx']).execute();
-      await db.schema.createIndex('tasks_step_state').on('tasks').columns(['step_id', 'state']).execute();
       await db.schema
         .createIndex('tasks_worker')
         .on('tasks')
         .column('worker_id')
-        .where('worker_id', 'is not', null)
+        .where(sql.ref('state'), 'in', [sql.lit('assigned'), sql.lit('running')])
         .execute();
       await db.schema.createIndex('steps_state').on('steps').column('state').execute();
       await db.schema.createIndex('jobs_state').on('jobs').columns(['state', 'priority']).execute();

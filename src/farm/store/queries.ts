@@ -22,7 +22,7 @@ import type {
   WorkerState,
 } from '../api/types.js';
 import { notFound } from '../errors.js';
-import type { Db } from '../scheduler/transitions.js';
+import { type Db, HELD_STATES } from '../scheduler/transitions.js';
 import type { JobRow, StepRow, TaskRow } from './schema.js';
 
 function counts(row: JobRow | StepRow): TaskCounts {
@@ -280,7 +280,7 @@ export async function listWorkers(db: Db): Promise<Worker[]> {
     .selectFrom('tasks')
     .select(['id', 'job_id', 'state', 'worker_id'])
     .where('worker_id', 'is not', null)
-    .where('state', 'in', ['assigned', 'running'])
+    .where('state', 'in', HELD_STATES)
     .execute();
   return rows.map((row) => ({
     id: row.id,
