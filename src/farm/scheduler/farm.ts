@@ -60,6 +60,9 @@ export interface TokenInfo {
   readonly workerId?: number;
 }
 
+/** How long an authentication answer is reused. */
+export const TOKEN_CACHE_MS = 5000;
+
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** A new random token: 32 bytes, base64url, with a prefix saying what it is for. */
@@ -77,6 +80,7 @@ export class Farm {
   readonly #exclusions = new Map<string, { at: number; value: Exclusions }>();
   #sweeper: NodeJS.Timeout | undefined;
   #wakeups: Wakeups | undefined;
+  readonly #tokens = new Map<string, { at: number; info: TokenInfo | undefined }>();
 
   private constructor(database: FarmDatabase, options: FarmOptions) {
     this.database = database;
@@ -379,6 +383,7 @@ export class Farm {
           .where('id', '=', id)
           .execute();
         await db.deleteFrom('tokens').where('worker_id', '=', id).execute();
+        this.#tokens.clear();
       } else {
         const row = await db
           .insertInto('workers')
@@ -577,21 +582,31 @@ export class Farm {
     return { id: row.id, token };
   }
 
-  /** The token's identity, or undefined when it is unknown or revoked. */
+  /**
+   * The token's identity, or undefined when it is unknown or revoked. Answers are kept for a few seconds: every
+   * request is authenticated, and a worker syncs many times a second. A revocation through this server takes effect
+   * at once; through another server sharing the database, within {@link TOKEN_CACHE_MS}.
+   */
   async authenticate(token: string): Promise<TokenInfo | undefined> {
+    const hash = hashToken(token);
+    const now = Date.now();
+    const cached = this.#tokens.get(hash);
+    if (cached && now - cached.at < TOKEN_CACHE_MS) return cached.info;
     const row = await this.db
       .selectFrom('tokens')
       .select(['id', 'name', 'kind', 'worker_id'])
-      .where('hash', '=', hashToken(token))
+      .where('hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (!row) return undefined;
-    return {
+    const info: TokenInfo | undefined = row && {
       id: row.id,
       name: row.name,
       kind: row.kind as TokenKind,
       ...(row.worker_id !== null ? { workerId: row.worker_id } : {}),
     };
+    if (this.#tokens.size > 10_000) this.#tokens.clear();
+    this.#tokens.set(hash, { at: now, info });
+    return info;
   }
 
   async listTokens() {
@@ -610,6 +625,7 @@ export class Farm {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw notFound(`Token ${id}`);
+    this.#tokens.clear();
   }
 
   /** Whether any token exists (a farm without tokens runs without authentication, on loopback only). */

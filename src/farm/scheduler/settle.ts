@@ -28,11 +28,12 @@ export function countsOf(row: JobRow | StepRow): TaskCounts {
 const unfinished = (c: TaskCounts) => c.pending + c.ready + c.assigned + c.running;
 const started = (c: TaskCounts) => c.assigned + c.running + c.succeeded + c.failed > 0;
 
-function stepStateOf(step: StepRow, depsSucceeded: boolean): StepState {
+function stepStateOf(step: StepRow, depsSucceeded: boolean, jobSuspended: boolean): StepState {
   const c = countsOf(step);
   if (c.succeeded === c.total) return 'succeeded';
   if (unfinished(c) === 0) return c.failed > 0 ? 'failed' : 'canceled';
-  if (step.suspended) return 'suspended';
+  // A suspended job's unfinished steps show as suspended too: none of their tasks will start.
+  if (step.suspended || jobSuspended) return 'suspended';
   if (!depsSucceeded) return 'pending';
   return started(c) ? 'running' : 'ready';
 }
@@ -119,6 +120,7 @@ export async function settleJob(changes: Changes, jobId: number, reason?: string
     const state = stepStateOf(
       step,
       deps.every((d) => d.task_count === d.succeeded_count),
+      job.state === 'suspended',
     );
     if (state !== step.state) {
       const finished = state === 'succeeded' || state === 'failed' || state === 'canceled';

@@ -7,6 +7,7 @@
  * pool; 64-bit integers are read as numbers (times in milliseconds fit exactly).
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { CorralError } from '../../model/errors.js';
@@ -14,6 +15,14 @@ import { FarmErrorCode } from '../errors.js';
 import type { Schema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Loads a database driver only when that database is used. Both are CommonJS packages; `require` (rather than
+ * `import()`) also works inside the CLI's bundle, which V8 runs as a plain script.
+ */
+const load = createRequire(import.meta.url);
+export const loadSqlite = () => load('better-sqlite3') as typeof import('better-sqlite3');
+export const loadPg = () => load('pg') as typeof import('pg');
 
 export interface FarmDatabase {
   readonly db: Kysely<Schema>;
@@ -58,7 +67,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<FarmDa
 }
 
 async function openSqlite(path: string, checkpointIntervalMs: number): Promise<FarmDatabase> {
-  const { default: Database } = await import('better-sqlite3');
+  const Database = loadSqlite();
   let native: import('better-sqlite3').Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -116,8 +125,7 @@ async function openSqlite(path: string, checkpointIntervalMs: number): Promise<F
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<FarmDatabase> {
-  const pg = await import('pg');
-  const { Pool, types } = pg.default ?? pg;
+  const { Pool, types } = loadPg();
   types.setTypeParser(20, (value: string) => Number(value)); // int8: times in ms and counts fit in a double
   const pool = new Pool({ connectionString: url, max: poolSize });
   const location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');

@@ -8,6 +8,7 @@
  * of tasks a second and one wake-up serves them all. SQLite needs none of this: one server owns the file.
  */
 import { randomUUID } from 'node:crypto';
+import { loadPg } from './database.js';
 
 const CHANNEL = 'corral_work';
 
@@ -29,8 +30,7 @@ export interface PostgresWakeupsOptions {
 
 /** Listens for and sends work announcements over PostgreSQL's LISTEN/NOTIFY. */
 export async function postgresWakeups(options: PostgresWakeupsOptions): Promise<Wakeups> {
-  const pg = await import('pg');
-  const { Client } = pg.default ?? pg;
+  const { Client } = loadPg();
   const self = randomUUID();
   const intervalMs = options.intervalMs ?? 10;
   let closed = false;
