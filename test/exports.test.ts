@@ -58,7 +58,15 @@ it('exposes corral/session by package name', async () => {
   }
 });
 
+it('exposes corral/client by package name', async () => {
+  const client = await import(`${pkg.name}/client`);
+  for (const name of ['createClient', 'CorralError', 'TemplateError', 'FarmErrorCode', 'JOB_STATES']) {
+    assert.ok(name in client, `corral/client exports ${name}`);
+  }
+});
+
 it('keeps internal modules private', async () => {
   await assert.rejects(import(`${pkg.name}/dist/model/decode.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   await assert.rejects(import(`${pkg.name}/model/schema/core`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  await assert.rejects(import(`${pkg.name}/dist/farm/server/index.js`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
 });

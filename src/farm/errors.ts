@@ -24,6 +24,8 @@ export const FarmErrorCode = {
   Insecure: 'CORRAL_E_INSECURE',
   /** The server cannot be reached or answered with something that is not Corral's API. */
   ServerUnavailable: 'CORRAL_E_SERVER_UNAVAILABLE',
+  /** The server failed unexpectedly; its log has the details (the answer never does). */
+  Internal: 'CORRAL_E_INTERNAL',
 } as const;
 export type FarmErrorCode = (typeof FarmErrorCode)[keyof typeof FarmErrorCode];
 
@@ -35,6 +37,8 @@ export const HTTP_STATUS: Readonly<Record<string, number>> = {
   [FarmErrorCode.Unauthorized]: 401,
   [FarmErrorCode.Forbidden]: 403,
   [FarmErrorCode.TooLarge]: 413,
+  [FarmErrorCode.Internal]: 500,
+  [FarmErrorCode.DatabaseUnavailable]: 503,
   CORRAL_E_TEMPLATE_SYNTAX: 422,
   CORRAL_E_TEMPLATE_INVALID: 422,
   CORRAL_E_PARAMETER_INVALID: 422,

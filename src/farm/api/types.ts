@@ -300,3 +300,59 @@ export interface RegisterWorkerReply {
   /** The worker's own token (only the worker endpoints, only for this worker). Shown once. */
   readonly token: string;
 }
+
+// -------------------------------------------------------------------------------------------------------------
+// Replies of the HTTP API that have no other type (the server sends them; the client returns them).
+
+/** What changed, for live views (`GET /api/v1/stream`); a `jobId` of -1 means "some job" (refetch what you show). */
+export type FarmChange =
+  | { readonly kind: 'job'; readonly jobId: number }
+  | { readonly kind: 'tasks'; readonly jobId: number }
+  | { readonly kind: 'log'; readonly jobId: number; readonly taskId?: number }
+  | { readonly kind: 'worker'; readonly workerId: number }
+  | { readonly kind: 'queue' };
+
+export type TokenKind = 'admin' | 'user' | 'agent' | 'worker';
+
+export interface TokenSummary {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: TokenKind;
+  /** For a worker's own token. */
+  readonly workerId?: number;
+  readonly createdAt: number;
+  readonly revokedAt?: number;
+}
+
+/** The job as submitted (`GET /api/v1/jobs/:jobId/template`). */
+export interface JobSource {
+  readonly template: string;
+  readonly templateFormat: string;
+  readonly environmentTemplates: readonly { readonly name: string; readonly text: string }[];
+  readonly parameterValues: Readonly<Record<string, unknown>>;
+  readonly submission: Readonly<Record<string, string | null>>;
+}
+
+/** Jobs and tasks by state and workers by state, for the dashboard's header and metrics. */
+export interface FarmTotals {
+  readonly jobs: Readonly<Record<string, number>>;
+  readonly tasks: Readonly<Record<string, number>>;
+  readonly workers: Readonly<Record<string, number>>;
+}
+
+/** The sizes the server accepts; a worker splits its log batches and a submitter checks templates against them. */
+export interface ServerLimits {
+  readonly bodyBytes: number;
+  readonly templateBytes: number;
+  /** Most log lines in one sync (all batches together). */
+  readonly logBatchLines: number;
+  /** Longer log lines are cut to this many bytes (UTF-8), marked `… [truncated]`. */
+  readonly logLineBytes: number;
+}
+
+export interface HealthReply {
+  readonly ok: true;
+  readonly version: string;
+  readonly database: 'sqlite' | 'postgres';
+  readonly limits: ServerLimits;
+}

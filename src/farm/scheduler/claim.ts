@@ -24,13 +24,16 @@ export interface ClaimedTask {
   readonly idx: number;
   readonly parameters: string;
   readonly attempts: number;
+  readonly session_id: number | null;
 }
 
 export interface ClaimOptions {
   readonly workerId: number;
   readonly capabilities: Capabilities;
-  /** The worker's open session, to be kept on. */
-  readonly session?: { readonly jobId: number; readonly envKey: string };
+  /** The worker's open session, to be kept on (its tasks are claimed into it). */
+  readonly session?: { readonly id: number; readonly jobId: number; readonly envKey: string };
+  /** The steps of a job with the given environments, in order (they never change; the caller caches them). */
+  readonly sessionSteps: (jobId: number, envKey: string) => Promise<readonly number[]>;
   readonly max: number;
   readonly now: number;
   /** How long a task that failed on a worker is kept from it (others get it first). */
@@ -80,19 +83,11 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
     const job = best
       ? await db.selectFrom('jobs').select('priority').where('id', '=', options.session.jobId).executeTakeFirst()
       : undefined;
-    if (best && job && job.priority >= best.priority) {
-      const steps = await db
-        .selectFrom('steps')
-        .select('id')
-        .where('job_id', '=', options.session.jobId)
-        .where('env_key', '=', options.session.envKey)
-        .where('ready_count', '>', 0)
-        .orderBy('idx')
-        .execute();
-      for (const step of steps) {
-        if (claimed.length >= options.max || options.exclusions.steps.includes(step.id)) continue;
-        if (options.exclusions.jobs.includes(options.session.jobId)) break;
-        claimed.push(...(await claim(db, options, options.max - claimed.length, step.id)));
+    if (best && job && job.priority >= best.priority && !options.exclusions.jobs.includes(options.session.jobId)) {
+      for (const stepId of await options.sessionSteps(options.session.jobId, options.session.envKey)) {
+        if (claimed.length >= options.max) break;
+        if (options.exclusions.steps.includes(stepId)) continue;
+        claimed.push(...(await claim(db, options, options.max - claimed.length, stepId, options.session.id)));
       }
     }
   }
@@ -135,7 +130,13 @@ function pickQuery(db: Db, options: ClaimOptions, stepId: number | undefined) {
     : query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
 }
 
-async function claim(db: Db, options: ClaimOptions, max: number, stepId?: number): Promise<ClaimedTask[]> {
+async function claim(
+  db: Db,
+  options: ClaimOptions,
+  max: number,
+  stepId?: number,
+  sessionId?: number,
+): Promise<ClaimedTask[]> {
   let pick = pickQuery(db, options, stepId).select('t.id').limit(max);
   if (options.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
   return db
@@ -151,9 +152,10 @@ async function claim(db: Db, options: ClaimOptions, max: number, stepId?: number
       exit_code: null,
       started_at: null,
       finished_at: null,
+      session_id: sessionId ?? null,
     })
     .where('id', 'in', pick)
     .where('state', '=', 'ready')
-    .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts'])
+    .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id'])
     .execute();
 }

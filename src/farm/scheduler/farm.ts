@@ -26,7 +26,7 @@ import { type Exclusions, findExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
 import { type SubmitLimits, submitJob } from './submit.js';
-import { applySync, isEmptyReply, retryAssignment } from './sync.js';
+import { applySync, isEmptyReply, retryAssignment, type StepInfo } from './sync.js';
 import { type Db, HELD_STATES, recordEvent } from './transitions.js';
 
 export interface FarmOptions {
@@ -458,6 +458,43 @@ export class Farm {
     this.events.emit(`worker:${workerId}`);
   }
 
+  // A step's name, index and environments, and which steps of a job share environments, never change once a job is
+  // submitted; every assignment needs them, so they are kept (bounded) instead of read each time.
+  readonly #steps = new Map<number, StepInfo>();
+  readonly #envSteps = new Map<string, readonly number[]>();
+
+  async #stepInfo(db: Db, stepId: number): Promise<StepInfo> {
+    let info = this.#steps.get(stepId);
+    if (!info) {
+      info = await db
+        .selectFrom('steps')
+        .select(['idx', 'name', 'env_key'])
+        .where('id', '=', stepId)
+        .executeTakeFirstOrThrow();
+      if (this.#steps.size >= 50_000) this.#steps.clear();
+      this.#steps.set(stepId, info);
+    }
+    return info;
+  }
+
+  async #sessionSteps(db: Db, jobId: number, envKey: string): Promise<readonly number[]> {
+    const key = `${jobId}:${envKey}`;
+    let steps = this.#envSteps.get(key);
+    if (!steps) {
+      const rows = await db
+        .selectFrom('steps')
+        .select('id')
+        .where('job_id', '=', jobId)
+        .where('env_key', '=', envKey)
+        .orderBy('idx')
+        .execute();
+      steps = rows.map((r) => r.id);
+      if (this.#envSteps.size >= 10_000) this.#envSteps.clear();
+      this.#envSteps.set(key, steps);
+    }
+    return steps;
+  }
+
   async #exclusionsFor(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
     // Cached briefly per worker: computing them reads every constrained step with ready tasks.
     const key = `${workerId}:${JSON.stringify(capabilities)}`;
@@ -483,6 +520,8 @@ export class Farm {
       avoidMs: this.#options.avoidMs,
       idleSyncMs: this.#options.idleSyncMs,
       exclusions: (db: Db, id: number, capabilities: Capabilities) => this.#exclusionsFor(db, id, capabilities),
+      stepInfo: (db: Db, stepId: number) => this.#stepInfo(db, stepId),
+      sessionSteps: (db: Db, jobId: number, envKey: string) => this.#sessionSteps(db, jobId, envKey),
     });
     const reply = await this.transaction(async (db) => {
       const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).executeTakeFirst();

@@ -24,9 +24,26 @@ export interface SyncOptions {
   readonly avoidMs: number;
   /** How long an idle worker should wait before its next sync when it does not long-poll. */
   readonly idleSyncMs: number;
-  /** Steps and jobs this worker cannot take (computed and cached by the caller). */
   /** Steps and jobs the worker cannot run; called with the sync's own transaction. */
   readonly exclusions: (db: Db, workerId: number, capabilities: Capabilities) => Promise<Exclusions>;
+  /** A step's fixed facts (the caller caches them: they never change). */
+  readonly stepInfo: (db: Db, stepId: number) => Promise<StepInfo>;
+  /** The steps of a job with the given environments, in order (cached likewise). */
+  readonly sessionSteps: (db: Db, jobId: number, envKey: string) => Promise<readonly number[]>;
+}
+
+export interface StepInfo {
+  readonly idx: number;
+  readonly name: string;
+  readonly env_key: string;
+}
+
+/** What a sync changes on the worker's own row, written with its reply in one statement. */
+interface WorkerPatch {
+  last_seen: number;
+  state?: string;
+  capabilities?: string;
+  metrics?: string;
 }
 
 const EMPTY_REPLY = (seq: number, nextSyncMs: number): SyncReply => ({
@@ -81,16 +98,12 @@ export async function applySync(
       : request.state === 'busy' || request.running.length > 0
         ? 'busy'
         : 'idle';
-  await db
-    .updateTable('workers')
-    .set({
-      last_seen: now,
-      state: workerState,
-      ...(request.capabilities ? { capabilities: JSON.stringify(capabilities) } : {}),
-      ...(request.metrics ? { metrics: JSON.stringify(request.metrics) } : {}),
-    })
-    .where('id', '=', worker.id)
-    .execute();
+  const patch: WorkerPatch = {
+    last_seen: now,
+    ...(worker.state !== workerState ? { state: workerState } : {}),
+    ...(request.capabilities ? { capabilities: JSON.stringify(capabilities) } : {}),
+    ...(request.metrics ? { metrics: JSON.stringify(request.metrics) } : {}),
+  };
   if (worker.state !== workerState) {
     await recordEvent(db, {
       kind: 'worker',
@@ -105,7 +118,7 @@ export async function applySync(
 
   // A worker the server declared lost: what it holds was given to others. It drops everything and starts clean.
   if (worker.state === 'lost')
-    return store(db, worker, { ...EMPTY_REPLY(request.seq, options.idleSyncMs), reset: true });
+    return store(db, worker, { ...EMPTY_REPLY(request.seq, options.idleSyncMs), reset: true }, patch);
 
   const changes = changesFor(db, now, actor);
   await applyEvents(changes, worker, request);
@@ -128,8 +141,38 @@ export async function applySync(
     }
   }
 
-  // Settle what the report changed first: a finished step's dependents become ready and can be handed out now.
-  await changes.flush();
+  let assignments: Assignment[] = [];
+  const drain = worker.drain_requested === 1;
+  const wantsWork = !drain && request.state !== 'draining' && request.wantWork > 0;
+  if (wantsWork) assignments = await assign(changes, worker, request, capabilities, options);
+  // Counters are written once; when that settled a job (a step finished, so its dependents may be ready now) and the
+  // worker can take more, it is offered what became ready.
+  if (await changes.flush()) {
+    // Settling may also have taken back what was just claimed (the job failed or was suspended meanwhile).
+    if (assignments.length > 0) {
+      const still = new Set(
+        (
+          await db
+            .selectFrom('tasks')
+            .select('id')
+            .where(
+              'id',
+              'in',
+              assignments.map((a) => a.taskId),
+            )
+            .where('worker_id', '=', worker.id)
+            .where('state', '=', 'assigned')
+            .execute()
+        ).map((t) => t.id),
+      );
+      assignments = assignments.filter((a) => still.has(a.taskId));
+    }
+    if (wantsWork && assignments.length < request.wantWork) {
+      const rest = { ...request, wantWork: request.wantWork - assignments.length };
+      assignments = [...assignments, ...(await assign(changes, worker, rest, capabilities, options, assignments))];
+      await changes.flush();
+    }
+  }
   // Sessions whose job has nothing more for this worker end.
   const endSessions: number[] = [];
   if (request.session) {
@@ -140,22 +183,20 @@ export async function applySync(
       .executeTakeFirst();
     if (!job || (job.state !== 'queued' && job.state !== 'running')) endSessions.push(request.session.id);
   }
-
-  let assignments: Assignment[] = [];
-  const drain = worker.drain_requested === 1;
-  if (!drain && request.state !== 'draining' && request.wantWork > 0) {
-    assignments = await assign(changes, worker, request, capabilities, options);
-  }
-  await changes.flush();
-  return store(db, worker, {
-    seq: request.seq,
-    assignments,
-    cancel,
-    endSessions: endSessions.filter((id) => !assignments.some((a) => a.sessionId === id)),
-    drain,
-    reset: false,
-    nextSyncMs: options.idleSyncMs,
-  });
+  return store(
+    db,
+    worker,
+    {
+      seq: request.seq,
+      assignments,
+      cancel,
+      endSessions: endSessions.filter((id) => !assignments.some((a) => a.sessionId === id)),
+      drain,
+      reset: false,
+      nextSyncMs: options.idleSyncMs,
+    },
+    patch,
+  );
 }
 
 /**
@@ -177,14 +218,13 @@ export async function retryAssignment(
   const assignments = await assign(changes, worker, request, capabilities, options);
   await changes.flush();
   if (assignments.length === 0) return undefined;
-  await db.updateTable('workers').set({ state: 'busy', last_seen: options.now }).where('id', '=', worker.id).execute();
-  return store(db, worker, { ...stored, assignments });
+  return store(db, worker, { ...stored, assignments }, { state: 'busy', last_seen: options.now });
 }
 
-async function store(db: Db, worker: WorkerRow, reply: SyncReply): Promise<SyncReply> {
+async function store(db: Db, worker: WorkerRow, reply: SyncReply, patch: WorkerPatch): Promise<SyncReply> {
   await db
     .updateTable('workers')
-    .set({ sync_seq: reply.seq, sync_reply: JSON.stringify(reply) })
+    .set({ ...patch, sync_seq: reply.seq, sync_reply: JSON.stringify(reply) })
     .where('id', '=', worker.id)
     .execute();
   return reply;
@@ -354,6 +394,7 @@ async function assign(
   request: SyncRequest,
   capabilities: Capabilities,
   options: SyncOptions,
+  earlier: readonly Assignment[] = [],
 ): Promise<Assignment[]> {
   const { db } = changes;
   const openSession = request.session
@@ -369,8 +410,9 @@ async function assign(
     workerId: worker.id,
     capabilities,
     ...(request.session && openSession
-      ? { session: { jobId: request.session.jobId, envKey: request.session.envKey } }
+      ? { session: { id: openSession.id, jobId: request.session.jobId, envKey: request.session.envKey } }
       : {}),
+    sessionSteps: (jobId, envKey) => options.sessionSteps(db, jobId, envKey),
     max: Math.min(request.wantWork, 16),
     now: options.now,
     avoidMs: options.avoidMs,
@@ -380,6 +422,8 @@ async function assign(
   const assignments: Assignment[] = [];
   const sessionsByJob = new Map<number, { id: number; isNew: boolean }>();
   if (openSession) sessionsByJob.set(openSession.job_id, { id: openSession.id, isNew: false });
+  for (const a of earlier)
+    if (!sessionsByJob.has(a.jobId)) sessionsByJob.set(a.jobId, { id: a.sessionId, isNew: false });
   for (const task of claimed) {
     let session = sessionsByJob.get(task.job_id);
     if (!session) {
@@ -397,12 +441,10 @@ async function assign(
       session = { id: created.id, isNew: true };
       sessionsByJob.set(task.job_id, session);
     }
-    await db.updateTable('tasks').set({ session_id: session.id }).where('id', '=', task.id).execute();
-    const step = await db
-      .selectFrom('steps')
-      .select(['idx', 'name', 'env_key'])
-      .where('id', '=', task.step_id)
-      .executeTakeFirstOrThrow();
+    if (task.session_id !== session.id) {
+      await db.updateTable('tasks').set({ session_id: session.id }).where('id', '=', task.id).execute();
+    }
+    const step = await options.stepInfo(db, task.step_id);
     assignments.push({
       taskId: task.id,
       attempt: task.attempts,

@@ -101,8 +101,11 @@ export class Changes {
     this.#events.push(event);
   }
 
-  /** Writes the gathered events and counters, starts steps and jobs that got their first task, settles what finished. */
-  async flush(): Promise<void> {
+  /**
+   * Writes the gathered events and counters, starts steps and jobs that got their first task, settles what finished.
+   * @returns whether some job was settled (tasks may have become ready).
+   */
+  async flush(): Promise<boolean> {
     if (this.#events.length > 0) await recordEvents(this.db, this.#events.splice(0));
     const steps = [...this.#steps];
     const jobs = [...this.#jobs];
@@ -164,6 +167,7 @@ export class Changes {
       if (unfinishedCount(row) === 0) toSettle.add(jobId);
     }
     for (const jobId of toSettle) await this.settle(this, jobId);
+    return toSettle.size > 0;
   }
 }
 

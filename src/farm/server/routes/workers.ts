@@ -1,0 +1,80 @@
+/**
+ * @module Worker routes: list, register, drain, and the worker protocol's one call, sync (a long-poll when the worker
+ * asks to wait for work).
+ */
+import type { RegisterWorkerRequest, SyncRequest } from '../../api/types.js';
+import { route } from '../context.js';
+import { limitLogs } from '../limits.js';
+import * as S from '../schemas.js';
+
+const tag = 'workers';
+type WorkerParams = { workerId: number };
+
+export const workerRoutes = [
+  route({
+    method: 'GET',
+    url: '/api/v1/workers',
+    access: 'user',
+    name: 'listWorkers',
+    summary: 'Workers with their state, capabilities, host metrics and current tasks.',
+    tag,
+    schema: { response: { 200: S.objectOf({ workers: S.listOf(S.Worker) }, ['workers']) } },
+    handler: async ({ ctx }) => ({ workers: await ctx.farm.listWorkers() }),
+  }),
+  route<Record<string, never>, Record<string, never>, RegisterWorkerRequest>({
+    method: 'POST',
+    url: '/api/v1/workers',
+    access: 'agent',
+    name: 'registerWorker',
+    summary: 'Register a worker (again, by name) and get its own token, shown once.',
+    tag,
+    schema: { body: S.RegisterWorkerRequest, response: { 200: S.RegisterWorkerReply } },
+    handler: ({ ctx, body, identity }) =>
+      ctx.farm.registerWorker(
+        { ...body, capabilities: body.capabilities ?? { amounts: {}, attributes: {} } },
+        identity.actor,
+      ),
+  }),
+  route<WorkerParams, Record<string, never>, { draining: boolean }>({
+    method: 'POST',
+    url: '/api/v1/workers/:workerId/drain',
+    access: 'admin',
+    name: 'setDraining',
+    summary: 'Ask a worker to take no new work (draining: true), or to take work again.',
+    tag,
+    schema: { params: S.WorkerParams, body: S.DrainRequest, response: { 200: S.Empty } },
+    handler: async ({ ctx, params, body, identity }) => {
+      await ctx.farm.setDraining(params.workerId, body.draining, identity.actor);
+      return {};
+    },
+  }),
+  route<WorkerParams, Record<string, never>, SyncRequest>({
+    method: 'POST',
+    url: '/api/v1/workers/:workerId/sync',
+    access: 'worker',
+    name: 'sync',
+    summary:
+      'Heartbeat, report and request for work in one call; idempotent per seq. With waitMs and nothing to deliver, ' +
+      'waits until work appears (long-poll).',
+    tag,
+    schema: { params: S.WorkerParams, body: S.SyncRequest, response: { 200: S.SyncReply } },
+    handler: async ({ ctx, params, body, reply }) => {
+      const request = limitLogs(ctx.settings, body);
+      // A worker that went away stops its long-poll; so does the server closing (the worker gets its reply now).
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      };
+      reply.raw.once('close', onClose);
+      const started = performance.now();
+      try {
+        const result = await ctx.farm.sync(params.workerId, request, AbortSignal.any([gone.signal, ctx.closing]));
+        ctx.metrics.observeSync((performance.now() - started) / 1000, (request.waitMs ?? 0) > 0);
+        ctx.metrics.observeAssignments(result);
+        return result;
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
+  }),
+];
