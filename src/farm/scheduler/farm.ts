@@ -8,12 +8,14 @@ import { EventEmitter } from 'node:events';
 import { CorralError } from '../../model/errors.js';
 import type {
   Capabilities,
+  FarmChange,
   JobTarget,
   RegisterWorkerReply,
   RegisterWorkerRequest,
   SubmitJobRequest,
   SyncReply,
   SyncRequest,
+  TokenKind,
 } from '../api/types.js';
 import { badRequest, conflict, FarmErrorCode, notFound } from '../errors.js';
 import { type FarmDatabase, openDatabase } from '../store/database.js';
@@ -42,16 +44,6 @@ export interface FarmOptions {
   /** Clock, for tests. */
   readonly now?: () => number;
 }
-
-/** What changed, for live views (server-sent events). */
-export type FarmChange =
-  | { readonly kind: 'job'; readonly jobId: number }
-  | { readonly kind: 'tasks'; readonly jobId: number }
-  | { readonly kind: 'log'; readonly jobId: number; readonly taskId?: number }
-  | { readonly kind: 'worker'; readonly workerId: number }
-  | { readonly kind: 'queue' };
-
-export type TokenKind = 'admin' | 'user' | 'agent' | 'worker';
 
 export interface TokenInfo {
   readonly id: number;
@@ -383,7 +375,6 @@ export class Farm {
           .where('id', '=', id)
           .execute();
         await db.deleteFrom('tokens').where('worker_id', '=', id).execute();
-        this.#tokens.clear();
       } else {
         const row = await db
           .insertInto('workers')
@@ -424,6 +415,8 @@ export class Farm {
       });
       return id;
     });
+    // After the commit: a cache refilled before it would keep the replaced token alive.
+    this.#tokens.clear();
     this.#emit({ kind: 'worker', workerId });
     this.#announceWork();
     return { workerId, token };
@@ -560,15 +553,30 @@ export class Farm {
     return reply;
   }
 
+  // Which job a session or task belongs to, learnt from the assignments handed out, so that live views following one
+  // job hear of its task and log changes only (-1, "some job", when this server did not hand the work out).
+  readonly #sessionJobs = new Map<number, number>();
+  readonly #taskJobs = new Map<number, number>();
+
   #afterSync(workerId: number, request: SyncRequest, reply: SyncReply): void {
-    const jobs = new Set<number>();
-    for (const a of reply.assignments) jobs.add(a.jobId);
-    for (const event of request.events) if ('taskId' in event && event.kind === 'taskFinished') jobs.add(-1);
+    for (const a of reply.assignments) {
+      if (this.#taskJobs.size >= 100_000) this.#taskJobs.clear();
+      if (this.#sessionJobs.size >= 10_000) this.#sessionJobs.clear();
+      this.#taskJobs.set(a.taskId, a.jobId);
+      this.#sessionJobs.set(a.sessionId, a.jobId);
+    }
+    const jobs = new Set<number>(reply.assignments.map((a) => a.jobId));
+    for (const event of request.events) {
+      if (event.kind === 'taskStarted' || event.kind === 'taskFinished' || event.kind === 'taskProgress') {
+        jobs.add(this.#taskJobs.get(event.taskId) ?? -1);
+      }
+    }
     if (request.events.length > 0 || reply.assignments.length > 0) this.#emit({ kind: 'worker', workerId });
-    for (const jobId of jobs) if (jobId > 0) this.#emit({ kind: 'tasks', jobId });
-    if (request.events.length > 0) this.#emit({ kind: 'tasks', jobId: -1 });
-    for (const batch of request.logs)
-      this.#emit({ kind: 'log', jobId: -1, ...(batch.taskId !== undefined ? { taskId: batch.taskId } : {}) });
+    for (const jobId of jobs) this.#emit({ kind: 'tasks', jobId });
+    for (const batch of request.logs) {
+      const jobId = this.#sessionJobs.get(batch.sessionId) ?? -1;
+      this.#emit({ kind: 'log', jobId, ...(batch.taskId !== undefined ? { taskId: batch.taskId } : {}) });
+    }
     // Finished tasks may have unlocked others (a step completed, a retry became ready).
     if (request.events.some((e) => e.kind === 'taskFinished')) this.#announceWork();
   }
@@ -676,4 +684,5 @@ export class Farm {
   }
 }
 
+export type { FarmChange, TokenKind };
 export { CorralError, FarmErrorCode };
