@@ -23,7 +23,8 @@ export interface Connection {
 export function resolveConnection(options: ConnectionOptions): Connection {
   const env = options.env ?? process.env;
   const files = dataFiles(dataDirOf({ dataDir: options.dataDir, env }));
-  let url = options.server ?? env.CORRAL_SERVER;
+  // An empty variable counts as unset.
+  let url = options.server || env.CORRAL_SERVER;
   if (!url) {
     try {
       url = (JSON.parse(readIfExists(files.serverInfo) ?? '{}') as { url?: string }).url;
@@ -31,7 +32,7 @@ export function resolveConnection(options: ConnectionOptions): Connection {
   }
   url ??= `http://${DEFAULT_LISTEN}`;
   if (!/^https?:\/\//.test(url)) url = `http://${url}`;
-  const token = options.token ?? env.CORRAL_TOKEN ?? readIfExists(files.adminToken)?.trim();
+  const token = options.token || env.CORRAL_TOKEN || readIfExists(files.adminToken)?.trim();
   return { url: url.replace(/\/+$/, ''), token: token || undefined };
 }
 
