@@ -80,8 +80,9 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<void> {
   let dbUrl: string | undefined;
   if (kind === 'postgres') {
     const { postgresAvailable, startPostgres } = await import('../test/helpers/postgres.js');
-    if (!(await postgresAvailable())) {
-      console.log('postgres: skipped (no PostgreSQL installed)');
+    const missing = postgresAvailable();
+    if (missing) {
+      console.log(`postgres: skipped (${missing})`);
       return;
     }
     const cluster = await startPostgres({ name: 'bench' });

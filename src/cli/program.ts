@@ -193,6 +193,21 @@ export const PROGRAM: CommandSpec = {
       ],
     },
     {
+      name: 'worker',
+      description: 'Run a worker agent: takes tasks from a farm server and runs them as OpenJD sessions.',
+      options: [
+        { name: 'server', kind: 'string', valueName: 'url', description: 'the farm server (default: $CORRAL_SERVER)' },
+        {
+          name: 'token',
+          kind: 'string',
+          valueName: 'token',
+          description: 'an agent or admin token to register with (default: $CORRAL_TOKEN)',
+        },
+        { name: 'name', kind: 'string', valueName: 'name', description: "the worker's name (default: the host name)" },
+        ...daemonOptions,
+      ],
+    },
+    {
       name: 'up',
       description: 'Run a whole farm here: a server on SQLite and local workers. Ctrl-C stops it cleanly.',
       options: [
@@ -462,6 +477,10 @@ export async function dispatch(command: ParsedCommand): Promise<number> {
     case 'server': {
       const { runServerCommand } = await import('./commands/server.js');
       return runServerCommand({ config: str(options, 'config'), flags: daemonFlags(options, ['db', 'listen']) });
+    }
+    case 'worker': {
+      const { runWorker } = await import('./commands/worker.js');
+      return runWorker({ config: str(options, 'config'), flags: daemonFlags(options, ['server', 'token', 'name']) });
     }
     case 'up': {
       const { runUp } = await import('./commands/up.js');

@@ -79,7 +79,7 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   if (options.session) {
     // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
     // so the session's steps are walked one by one in task order (an index range each, however large the step).
-    const best = await candidates(db, options).select('t.priority').limit(1).executeTakeFirst();
+    const best = await pickQuery(db, options, undefined).select('t.priority').limit(1).executeTakeFirst();
     const job = best
       ? await db.selectFrom('jobs').select('priority').where('id', '=', options.session.jobId).executeTakeFirst()
       : undefined;

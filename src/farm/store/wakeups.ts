@@ -77,10 +77,13 @@ export async function postgresWakeups(options: PostgresWakeupsOptions): Promise<
     })();
     return sending;
   };
+  // One NOTIFY at a time on the sender's connection (pg refuses overlapping queries on one client).
+  let inFlight: Promise<unknown> = Promise.resolve();
   const send = () => {
     timer = undefined;
     last = Date.now();
-    senderClient()
+    inFlight = inFlight
+      .then(() => senderClient())
       .then((client) => client.query('SELECT pg_notify($1, $2)', [CHANNEL, self]))
       .catch(reset);
   };

@@ -133,8 +133,7 @@ export class Outbox {
   private constructor(options: OpenOutboxOptions, acked: number) {
     this.directory = options.directory;
     this.maxBytes = options.maxBytes ?? 256 * MIB;
-    this.#segmentBytes =
-      options.segmentBytes ?? Math.min(8 * MIB, Math.max(4096, Math.floor(this.maxBytes / 8)));
+    this.#segmentBytes = options.segmentBytes ?? Math.min(8 * MIB, Math.max(4096, Math.floor(this.maxBytes / 8)));
     this.#fsyncMs = options.fsyncMs ?? 100;
     this.#onWarning = options.onWarning ?? (() => {});
     this.#acked = acked;
