@@ -3,9 +3,9 @@
  *
  * "Best": highest job priority first, oldest job first within a priority, tasks in order within a job. A worker is
  * kept on the session it has open (same job, same step environments) as long as nothing of higher priority waits,
- * so environments are not entered again needlessly. Tasks of steps whose host requirements the worker does not
- * meet, and jobs the worker failed too often, are left out; a task that just failed on this worker is left to
- * others for a while.
+ * so environments are not entered again needlessly. Tasks of steps with host requirements are claimable only by
+ * workers checked against them (an allow-list, see {@link Exclusions}); jobs the worker failed too often are left
+ * out; a task that just failed on this worker is left to others for a while.
  *
  * Why it is safe with several servers on one PostgreSQL: the candidate rows are selected `FOR UPDATE SKIP LOCKED`
  * inside the UPDATE, and the UPDATE re-checks `state = 'ready'`, so two claimers never get the same task. On
@@ -39,26 +39,32 @@ export interface ClaimOptions {
   /** How long a task that failed on a worker is kept from it (others get it first). */
   readonly avoidMs: number;
   readonly dialect: Dialect;
-  /** Steps this worker cannot run (host requirements), and jobs it is blocked from. */
+  /** Steps with host requirements this worker meets, and jobs it is blocked from. */
   readonly exclusions: Exclusions;
 }
 
+/**
+ * What a worker may claim beyond steps without host requirements. Constrained steps are allowed by a list, never
+ * excluded by one: a step that becomes ready after the list was made (a new job, a finished dependency) is simply
+ * not in it yet, so a worker is never handed a task whose requirements nobody checked against it.
+ */
 export interface Exclusions {
-  readonly steps: readonly number[];
+  /** Steps with host requirements the worker meets. */
+  readonly allowedSteps: readonly number[];
+  /** Jobs the worker failed too many tasks of. */
   readonly jobs: readonly number[];
 }
 
-/** Steps of active jobs with host requirements the worker does not meet, and jobs it failed too many tasks of. */
+/** Steps with host requirements and unfinished work that the worker meets, and jobs it failed too many tasks of. */
 export async function findExclusions(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
   const constrained = await db
     .selectFrom('steps')
-    .innerJoin('jobs', 'jobs.id', 'steps.job_id')
     .select(['steps.id', 'steps.host_requirements'])
     .where('steps.host_requirements', 'is not', null)
-    .where('steps.ready_count', '>', 0)
+    .where((eb) => eb.or([eb('steps.ready_count', '>', 0), eb('steps.pending_count', '>', 0)]))
     .execute();
-  const steps = constrained
-    .filter((s) => unmetRequirement(JSON.parse(s.host_requirements!) as HostRequirements, capabilities) !== undefined)
+  const allowedSteps = constrained
+    .filter((s) => unmetRequirement(JSON.parse(s.host_requirements!) as HostRequirements, capabilities) === undefined)
     .map((s) => s.id);
   const blocked = await db
     .selectFrom('worker_job_failures')
@@ -68,7 +74,7 @@ export async function findExclusions(db: Db, workerId: number, capabilities: Cap
     .whereRef('worker_job_failures.failures', '>=', 'jobs.max_worker_failures')
     .where('jobs.ready_count', '>', 0)
     .execute();
-  return { steps, jobs: blocked.map((b) => b.job_id) };
+  return { allowedSteps, jobs: blocked.map((b) => b.job_id) };
 }
 
 /** Claims up to `max` tasks for a worker; returns them in the order they should run. */
@@ -86,7 +92,6 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
     if (best && job && job.priority >= best.priority && !options.exclusions.jobs.includes(options.session.jobId)) {
       for (const stepId of await options.sessionSteps(options.session.jobId, options.session.envKey)) {
         if (claimed.length >= options.max) break;
-        if (options.exclusions.steps.includes(stepId)) continue;
         claimed.push(...(await claim(db, options, options.max - claimed.length, stepId, options.session.id)));
       }
     }
@@ -118,7 +123,11 @@ function candidates(db: Db, options: ClaimOptions) {
         eb('t.ready_at', '<', options.now - options.avoidMs),
       ]),
     )
-    .$if(options.exclusions.steps.length > 0, (q) => q.where('t.step_id', 'not in', options.exclusions.steps))
+    .where((eb) =>
+      options.exclusions.allowedSteps.length > 0
+        ? eb.or([eb('t.constrained', '=', 0), eb('t.step_id', 'in', options.exclusions.allowedSteps)])
+        : eb('t.constrained', '=', 0),
+    )
     .$if(options.exclusions.jobs.length > 0, (q) => q.where('t.job_id', 'not in', options.exclusions.jobs));
 }
 

@@ -148,6 +148,7 @@ export async function submitJob(
       .returning('id')
       .executeTakeFirstOrThrow();
     const space = step.parameterSpace;
+    const constrained = step.hostRequirements ? 1 : 0;
     let batch: NewTask[] = [];
     let idx = 0;
     for (const parameters of space.chunkParameter ? space.chunks() : space.tasks()) {
@@ -160,6 +161,7 @@ export async function submitJob(
         priority,
         ready_at: now,
         updated_at: now,
+        constrained,
       });
       if (batch.length === TASK_BATCH) {
         await db.insertInto('tasks').values(batch).execute();

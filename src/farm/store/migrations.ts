@@ -134,6 +134,8 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('worker_id', 'integer')
         .addColumn('session_id', 'integer')
         .addColumn('avoid_worker_id', 'integer')
+        // 1 when its step has host requirements: only workers shown to meet them may claim it.
+        .addColumn('constrained', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('priority', 'integer', (c) => c.notNull())
         .addColumn('ready_at', big, (c) => c.notNull())
         .addColumn('exit_code', 'integer')

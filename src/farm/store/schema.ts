@@ -140,6 +140,8 @@ export interface TasksTable {
   session_id: number | null;
   /** After a failure: the worker it failed on, avoided for a while. */
   avoid_worker_id: number | null;
+  /** 1 when the task's step has host requirements. */
+  constrained: ColumnType<number, number | undefined, never>;
   /** Copied from the job, so the claim query orders by an index. */
   priority: number;
   ready_at: number;

@@ -113,6 +113,44 @@ steps:
       }
     });
 
+    it('never hands a step that just became ready to a worker its host requirements were not checked against', async () => {
+      const { farm, done } = await openFarm(backend);
+      try {
+        const { jobId } = await farm.submitJob(
+          {
+            template: job(`name: Then big
+steps:
+- name: Small
+  script: {actions: {onRun: {command: echo}}}
+- name: Big
+  dependencies: [{dependsOn: Small}]
+  hostRequirements:
+    amounts: [{name: amount.worker.vcpu, min: 64}]
+  script: {actions: {onRun: {command: echo}}}
+`),
+          },
+          'user:test',
+        );
+        const small = await ScriptedWorker.register(farm, 'small', {
+          amounts: { 'amount.worker.vcpu': 2 },
+          attributes: {},
+        });
+        const [a] = (await small.sync()).assignments;
+        assert.equal(a!.stepName, 'Small');
+        // Its report makes Big ready in the same sync that asks for more work.
+        const reply = await small.sync({ finish: { [a!.taskId]: 'succeeded' }, running: [], wantWork: 2 });
+        assert.deepEqual(reply.assignments, []);
+        const big = await ScriptedWorker.register(farm, 'big', {
+          amounts: { 'amount.worker.vcpu': 96 },
+          attributes: {},
+        });
+        assert.equal((await big.sync()).assignments[0]?.stepName, 'Big');
+        assert.equal((await farm.getJob(jobId)).steps[1]!.state, 'running');
+      } finally {
+        await done();
+      }
+    });
+
     it('hands out the highest priority first, then the oldest job, and follows priority changes', async () => {
       const { farm, done } = await openFarm(backend);
       try {
