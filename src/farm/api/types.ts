@@ -229,8 +229,8 @@ export interface LogBatch {
 export interface SyncRequest {
   /** 1 for the first sync after registering, then +1 for each new one; a retry repeats the same number. */
   readonly seq: number;
-  /** The worker's own view: `idle`, `busy`, `draining`. */
-  readonly state: 'idle' | 'busy' | 'draining';
+  /** The worker's own view: `idle`, `busy`, `draining`; `offline` in its last sync before it stops (it signs off). */
+  readonly state: 'idle' | 'busy' | 'draining' | 'offline';
   readonly capabilities?: Capabilities;
   readonly metrics?: HostMetrics;
   /** Tasks it is running now. */

@@ -27,8 +27,10 @@ import { normaliseCapabilities } from './capabilities.js';
 import { type Exclusions, findExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
+import { changesFor } from './settle.js';
 import { type SubmitLimits, submitJob } from './submit.js';
 import { applySync, isEmptyReply, retryAssignment, type StepInfo } from './sync.js';
+import { taskLost } from './tasks.js';
 import { type Db, HELD_STATES, recordEvent } from './transitions.js';
 
 export interface FarmOptions {
@@ -344,8 +346,6 @@ export class Farm {
       if (existing) {
         id = existing.id;
         // A worker starting again: what it held before is not running any more (it would say so otherwise).
-        const { changesFor } = await import('./settle.js');
-        const { taskLost } = await import('./tasks.js');
         const changes = changesFor(db, now, actor);
         const held = await db
           .selectFrom('tasks')

@@ -93,11 +93,13 @@ export async function applySync(
     ? normaliseCapabilities(request.capabilities)
     : (JSON.parse(worker.capabilities) as Capabilities);
   const workerState =
-    worker.drain_requested || request.state === 'draining'
-      ? 'draining'
-      : request.state === 'busy' || request.running.length > 0
-        ? 'busy'
-        : 'idle';
+    request.state === 'offline'
+      ? 'offline'
+      : worker.drain_requested || request.state === 'draining'
+        ? 'draining'
+        : request.state === 'busy' || request.running.length > 0
+          ? 'busy'
+          : 'idle';
   const patch: WorkerPatch = {
     last_seen: now,
     ...(worker.state !== workerState ? { state: workerState } : {}),
@@ -143,7 +145,7 @@ export async function applySync(
 
   let assignments: Assignment[] = [];
   const drain = worker.drain_requested === 1;
-  const wantsWork = !drain && request.state !== 'draining' && request.wantWork > 0;
+  const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
   if (wantsWork) assignments = await assign(changes, worker, request, capabilities, options);
   // Counters are written once; when that settled a job (a step finished, so its dependents may be ready now) and the
   // worker can take more, it is offered what became ready.

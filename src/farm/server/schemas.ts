@@ -391,7 +391,7 @@ export const LogBatch = objectOf(
 export const SyncRequest = objectOf(
   {
     seq: id,
-    state: { type: 'string', enum: ['idle', 'busy', 'draining'] },
+    state: { type: 'string', enum: ['idle', 'busy', 'draining', 'offline'] },
     capabilities: Capabilities,
     metrics: HostMetrics,
     running: listOf(id, 10_000),

@@ -14,7 +14,7 @@
  *
  * Stopping (`stop()`, the first SIGTERM/SIGINT): no new work, the running tasks get `drainGrace` to finish and are
  * then canceled with their own cancel mode, sessions end, the outbox is delivered (waiting at most `flushTimeout`
- * once nothing runs), and a last sync with state `draining` signs off. `expedite()` (a second signal) cancels at
+ * once nothing runs), and a last sync with state `offline` signs off. `expedite()` (a second signal) cancels at
  * once and gives environment exits `expediteExitTimeout` each; cleanup is never skipped.
  */
 import { hostname } from 'node:os';
@@ -524,7 +524,15 @@ export class WorkerAgent {
     this.#identity.reserve(seq);
     const request: SyncRequest = {
       seq,
-      state: draining ? 'draining' : busy > 0 || running.size > 0 ? 'busy' : 'idle',
+      // Leaving with nothing running and nothing left to deliver: this sync signs off.
+      state:
+        this.#leaving() && quiet && running.size === 0 && peeked.items.length === 0 && this.#outbox.size === 0
+          ? 'offline'
+          : draining
+            ? 'draining'
+            : busy > 0 || running.size > 0
+              ? 'busy'
+              : 'idle',
       ...(sendCapabilities ? { capabilities } : {}),
       metrics: this.#metrics.sample(),
       running: [...running],

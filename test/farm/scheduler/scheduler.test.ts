@@ -265,6 +265,24 @@ steps:
       }
     });
 
+    it('keeps a worker that signed off offline, not lost', async () => {
+      let clock = 1_000_000;
+      const { farm, done } = await openFarm(backend, { workerTimeoutMs: 60_000, now: () => clock });
+      try {
+        await farm.submitJob({ template: many(1) }, 'user:test');
+        const w = await ScriptedWorker.register(farm, 'leaving');
+        const reply = await w.sync({ running: [], wantWork: 1, extra: { state: 'offline' } });
+        assert.deepEqual(reply.assignments, []);
+        clock += 120_000;
+        assert.deepEqual(await farm.sweep(), []);
+        assert.equal((await farm.listWorkers())[0]!.state, 'offline');
+        // Back again: it takes work as before.
+        assert.equal((await w.sync()).assignments.length, 1);
+      } finally {
+        await done();
+      }
+    });
+
     it('cancels, suspends, resumes and requeues; the worker hears it at its next sync', async () => {
       const { farm, done } = await openFarm(backend);
       try {

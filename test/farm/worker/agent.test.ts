@@ -120,10 +120,10 @@ describe('worker agent', () => {
       seqs.map((_, i) => i + 1),
     );
     const last = adapter.applied.at(-1)!;
-    assert.equal(last.state, 'draining');
+    assert.equal(last.state, 'offline');
     assert.equal(last.wantWork, 0);
     const worker = (await t.farm.listWorkers()).find((w) => w.name === 'two-steps')!;
-    assert.equal(worker.state, 'draining');
+    assert.equal(worker.state, 'offline');
     assert.equal(worker.capabilities.amounts['amount.worker.vcpu'], 2);
     assert.ok(worker.metrics?.memoryTotalMiB);
   });
@@ -462,8 +462,10 @@ steps:
       (await actions(t.farm, jobId)).map((x) => `${x.kind}:${x.state}`),
       ['envEnter:SUCCESS', 'taskRun:SUCCESS', 'envExit:SUCCESS'],
     );
-    assert.equal(adapter.applied.at(-1)!.state, 'draining');
-    assert.ok(adapter.applied.filter((r) => r.state === 'draining').every((r) => r.wantWork === 0));
+    assert.equal(adapter.applied.at(-1)!.state, 'offline');
+    assert.ok(
+      adapter.applied.filter((r) => r.state === 'draining' || r.state === 'offline').every((r) => r.wantWork === 0),
+    );
   });
 
   it('cancels the task when the drain grace is over; the task goes back to ready', async () => {

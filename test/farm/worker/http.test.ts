@@ -95,7 +95,7 @@ describe('corral worker over HTTP', () => {
     assert.ok(!existsSync(join(dataDir, 'worker.pid')), 'the pidfile is released');
     const { workers } = await test.client().listWorkers();
     const me = workers.find((w) => w.name === 'http-worker')!;
-    assert.equal(me.state, 'draining');
+    assert.equal(me.state, 'offline');
     assert.deepEqual(me.capabilities.attributes['attr.worker.os.family'], ['linux']);
     assert.ok(me.metrics?.memoryTotalMiB && me.metrics.memoryTotalMiB > 0);
     assert.deepEqual(test.problems, [], 'every reply matched its schema');
