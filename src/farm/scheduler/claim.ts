@@ -15,7 +15,7 @@ import { sql } from 'kysely';
 import type { Capabilities, HostRequirements } from '../api/types.js';
 import type { Dialect } from '../store/database.js';
 import { unmetRequirement } from './capabilities.js';
-import { type Changes, type Db, recordEvent } from './transitions.js';
+import type { Changes, Db } from './transitions.js';
 
 export interface ClaimedTask {
   readonly id: number;
