@@ -68,6 +68,15 @@ function paths(
   return out;
 }
 
+/** Any generated value as text; String() itself throws for objects such as `{ toString: false }`. */
+function text(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 type Mutation = { at: number; op: 'delete' | 'replace' | 'duplicate' | 'wrap' | 'fmt'; value: unknown };
 
 function mutate(root: unknown, mutation: Mutation): unknown {
@@ -94,7 +103,7 @@ function mutate(root: unknown, mutation: Mutation): unknown {
       parent[key] = [parent[key]];
       break;
     case 'fmt':
-      parent[key] = `{{${String(mutation.value).slice(0, 20)}}}${String(parent[key])}`;
+      parent[key] = `{{${text(mutation.value).slice(0, 20)}}}${text(parent[key])}`;
       break;
   }
   return copy;
