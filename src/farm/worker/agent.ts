@@ -354,7 +354,14 @@ export class WorkerAgent {
         pending = undefined;
         this.#afterReply(attempt);
         this.#handle(reply);
-        if (this.#leaving() && attempt.quiet && this.#outbox.size === 0 && this.#spill.length === 0 && this.#quiet()) {
+        // Done once a sync that signed off (state `offline`) was answered; a quiet sync made before the stop was not one.
+        if (
+          this.#leaving() &&
+          attempt.request.state === 'offline' &&
+          this.#outbox.size === 0 &&
+          this.#spill.length === 0 &&
+          this.#quiet()
+        ) {
           this.#log.info({ seq: attempt.request.seq }, 'signed off');
           return this.#exit(this.#stopping ? 'stopped' : 'drained');
         }
