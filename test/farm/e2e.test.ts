@@ -153,6 +153,40 @@ describe('corral up: a farm on one machine', { timeout: 180_000 }, () => {
     assert.ok(Date.now() - started < 60_000);
   });
 
+  it('survives the server killed with SIGKILL mid-job: restarted, workers reconnect, nothing runs twice or is lost', async () => {
+    const file = join(dataDir, 'steady.yaml');
+    writeFileSync(
+      file,
+      `specificationVersion: jobtemplate-2023-09
+name: Steady
+steps:
+- name: Tick
+  parameterSpace:
+    taskParameterDefinitions: [{name: N, type: INT, range: "1-12"}]
+  script: {actions: {onRun: {command: sh, args: ["-c", "sleep 0.3; echo tick {{Task.Param.N}}"]}}}
+`,
+    );
+    const { jobId } = JSON.parse((await corral(['submit', file, '--output', 'json'])).stdout) as { jobId: number };
+    const url = (JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { url: string }).url;
+    const client = createClient({ url, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim() });
+    while ((await client.getJob({ jobId })).counts.succeeded < 3) await new Promise((r) => setTimeout(r, 50));
+    const serverPid = Number(readFileSync(join(dataDir, 'server.pid'), 'utf8'));
+    process.kill(serverPid, 'SIGKILL');
+    // `corral up` starts it again; the farm commands find it through server.json.
+    const result = await corral(['job', String(jobId), '--watch', '--output', 'json']);
+    assert.ok(result.stdout, `corral job --watch printed nothing: ${result.stderr} (exit ${result.code})`);
+    const job = (JSON.parse(result.stdout) as { job: { state: string; counts: { succeeded: number } } }).job;
+    assert.equal(job.state, 'succeeded');
+    assert.equal(job.counts.succeeded, 12);
+    const tasks = JSON.parse((await corral(['jobs', '--output', 'json'])).stdout) as unknown;
+    assert.ok(tasks);
+    const logs = (await corral(['logs', String(jobId)])).stdout;
+    for (let n = 1; n <= 12; n++) {
+      const lines = logs.split('\n').filter((l) => l.endsWith(`tick ${n}`));
+      assert.equal(lines.length, 1, `task ${n} printed ${lines.length} times`);
+    }
+  });
+
   it('stops everything on Ctrl-C and leaves no process behind', async () => {
     up.kill('SIGINT');
     assert.equal(await exited, 0);

@@ -5,12 +5,13 @@
  */
 import type { JobDetail } from '../../farm/api/types.js';
 import type { CorralClient } from '../../farm/client/index.js';
+import { FarmErrorCode } from '../../farm/errors.js';
 import { CorralError } from '../../model/errors.js';
 import { type ConnectionOptions, connect } from '../farm-connection.js';
 import { isFinished, jobDetailText, jobRows, progressText } from '../farm-format.js';
 import { CliErrorCode } from '../files.js';
 import { ExitCode } from '../main.js';
-import { type OutputFormat, printError, printStructured, stdout } from '../output.js';
+import { type OutputFormat, printError, printStructured, stderr, stdout } from '../output.js';
 
 export interface JobsOptions extends ConnectionOptions {
   readonly states?: string | undefined;
@@ -72,6 +73,27 @@ export async function runJob(options: JobOptions): Promise<number> {
   }
 }
 
+/**
+ * Reads again while the server cannot be reached (it is restarting, or the network is down), for up to two minutes:
+ * a watcher outlives a server restart.
+ */
+export async function readThroughRestarts<T>(read: () => Promise<T>, tell: boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  let told = false;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof CorralError) || error.code !== FarmErrorCode.ServerUnavailable || Date.now() > deadline) {
+        throw error;
+      }
+      if (tell && !told) stderr(`(the server is not answering; trying again: ${error.message})\n`);
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 export interface WatchJobOptions {
   readonly client: CorralClient;
   readonly jobId: number;
@@ -105,7 +127,7 @@ export async function watchJob(options: WatchJobOptions): Promise<JobDetail> {
   let lastLine = '';
   try {
     for (;;) {
-      const job = await client.getJob({ jobId });
+      const job = await readThroughRestarts(() => client.getJob({ jobId }), options.live);
       if (tty) {
         const text = jobDetailText(job, true);
         stdout(`${drawnLines ? `\x1b[${drawnLines}F\x1b[J` : ''}${text}`);

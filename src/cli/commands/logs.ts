@@ -7,7 +7,7 @@ import { type ConnectionOptions, connect } from '../farm-connection.js';
 import { isFinished } from '../farm-format.js';
 import { ExitCode } from '../main.js';
 import { type OutputFormat, printError, stdout } from '../output.js';
-import { parseId } from './job.js';
+import { parseId, readThroughRestarts } from './job.js';
 
 export interface LogsOptions extends ConnectionOptions {
   readonly jobId: string;
@@ -76,7 +76,7 @@ export async function runLogs(options: LogsOptions): Promise<number> {
     })();
     try {
       for (;;) {
-        const job = await client.getJob({ jobId });
+        const job = await readThroughRestarts(() => client.getJob({ jobId }), output === 'human-readable');
         await drain();
         if (isFinished(job.state)) {
           await drain();

@@ -26,7 +26,7 @@ export interface UpOptions {
 
 interface Child {
   readonly name: string;
-  readonly args: readonly string[];
+  args: readonly string[];
   process?: ChildProcess;
   exited?: Promise<number | null>;
   restarts: number;
@@ -88,6 +88,18 @@ export async function runUp(options: UpOptions): Promise<number> {
     await server.exited;
     return ExitCode.Failed;
   }
+  // A restarted server must come back where the workers (and users) know it: pin the port it got (`:0` picks any).
+  const actual = new URL(ready.url);
+  server.args = [
+    'server',
+    '--data-dir',
+    dataDir,
+    '--listen',
+    `${actual.hostname}:${actual.port}`,
+    '--log-file',
+    files.serverLog,
+    ...level,
+  ];
   const token = readIfExists(files.adminToken)?.trim();
   const workers: Child[] = [];
   for (let i = 1; i <= count; i++) {
