@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/farm/client/index.js';
 import { corralBin, repoRoot, runCorral } from '../helpers/cli.js';
+import { prepareTestUser, TEST_USER } from '../helpers/test-user.js';
 
 const THREE_STEPS = `specificationVersion: jobtemplate-2023-09
 extensions: [TASK_CHUNKING]
@@ -185,6 +186,27 @@ steps:
       const lines = logs.split('\n').filter((l) => l.endsWith(`tick ${n}`));
       assert.equal(lines.length, 1, `task ${n} printed ${lines.length} times`);
     }
+  });
+
+  it('runs the jobs of a queue as its OS user', { skip: prepareTestUser() }, async () => {
+    assert.equal((await corral(['queues', 'create', 'asuser', '--run-as-user', TEST_USER])).code, 0);
+    const file = join(dataDir, 'whoami.yaml');
+    writeFileSync(
+      file,
+      `specificationVersion: jobtemplate-2023-09
+name: Who
+steps:
+- name: Who
+  script: {actions: {onRun: {command: sh, args: ["-c", "echo user=$(id -un); env | grep -c '^CORRAL_' || true"]}}}
+`,
+    );
+    const result = await corral(['submit', file, '--queue', 'asuser', '--wait', '--output', 'json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const { jobId } = JSON.parse(result.stdout) as { jobId: number };
+    const logs = (await corral(['logs', String(jobId)])).stdout;
+    assert.match(logs, new RegExp(`user=${TEST_USER}$`, 'm'));
+    // None of the worker's CORRAL_* settings (its token among them) reach the job.
+    assert.match(logs, /^\[Who#0\] 0$/m);
   });
 
   it('stops everything on Ctrl-C and leaves no process behind', async () => {

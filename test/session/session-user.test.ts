@@ -10,22 +10,10 @@ import { createJob } from '../../src/model/create-job.js';
 import { decodeJobTemplate } from '../../src/model/decode.js';
 import { Session } from '../../src/session/session.js';
 import { ActionState, type LogSink } from '../../src/session/types.js';
+import { prepareTestUser, TEST_USER } from '../helpers/test-user.js';
 import { groupMembers, procUid } from './launcher-helpers.js';
 
-const USER = 'corral-test-user';
-
-function prepare(): string | undefined {
-  if (spawnSync('sudo', ['-V'], { stdio: 'ignore' }).error) return 'sudo is not installed (apt-get install -y sudo)';
-  if (spawnSync('id', ['-u', USER], { stdio: 'ignore' }).status !== 0) {
-    if (process.getuid?.() !== 0) return `user ${USER} is missing and only root can create it`;
-    const made = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
-      encoding: 'utf8',
-    });
-    assert.equal(made.status, 0, made.stderr);
-  }
-  const allowed = spawnSync('sudo', ['-n', '-u', USER, '--', 'true'], { encoding: 'utf8' });
-  return allowed.status === 0 ? undefined : `sudo does not let us run commands as ${USER}: ${allowed.stderr.trim()}`;
-}
+const USER = TEST_USER;
 
 const groupAlive = (pgid: number) => groupMembers(pgid, false).length > 0;
 
@@ -56,7 +44,7 @@ steps:
   }),
 });
 
-const unavailable = prepare();
+const unavailable = prepareTestUser();
 
 describe(`Session running actions as ${USER}`, { skip: unavailable }, () => {
   it('runs as the user, shares the working directory, cancels as the user and cleans up', async () => {
