@@ -86,6 +86,19 @@ const daemonOptions: readonly OptionSpec[] = [
   },
 ];
 
+/** `queues create` and `queues configure` take the same settings. */
+const queueCommand = (name: string, description: string, environmentHelp: string): CommandSpec => ({
+  name,
+  description,
+  args: [{ name: 'name', description: "the queue's name" }],
+  options: [
+    { name: 'description', kind: 'string', valueName: 'text', description: 'what the queue is for' },
+    { name: 'run-as-user', kind: 'string', valueName: 'user', description: 'OS user its jobs run as on the workers' },
+    { ...environment, description: environmentHelp },
+    ...connection,
+  ],
+});
+
 const controlCommand = (name: string, description: string, extra: readonly OptionSpec[] = []): CommandSpec => ({
   name,
   description,
@@ -334,38 +347,12 @@ export const PROGRAM: CommandSpec = {
       runnable: true,
       options: connection,
       commands: [
-        {
-          name: 'create',
-          description: 'Create a queue.',
-          args: [{ name: 'name', description: "the queue's name" }],
-          options: [
-            { name: 'description', kind: 'string', valueName: 'text', description: 'what the queue is for' },
-            {
-              name: 'run-as-user',
-              kind: 'string',
-              valueName: 'user',
-              description: 'OS user its jobs run as on the workers',
-            },
-            { ...environment, description: 'an environment template entered before every job of the queue' },
-            ...connection,
-          ],
-        },
-        {
-          name: 'configure',
-          description: "Change a queue's settings (an empty value clears one).",
-          args: [{ name: 'name', description: "the queue's name" }],
-          options: [
-            { name: 'description', kind: 'string', valueName: 'text', description: 'what the queue is for' },
-            {
-              name: 'run-as-user',
-              kind: 'string',
-              valueName: 'user',
-              description: 'OS user its jobs run as on the workers',
-            },
-            { ...environment, description: 'the environment templates entered before every job (replaces the list)' },
-            ...connection,
-          ],
-        },
+        queueCommand('create', 'Create a queue.', 'an environment template entered before every job of the queue'),
+        queueCommand(
+          'configure',
+          "Change a queue's settings (an empty value clears one).",
+          'the environment templates entered before every job (replaces the list)',
+        ),
       ],
     },
     {
