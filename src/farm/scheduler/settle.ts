@@ -9,21 +9,9 @@
  *   they resume or requeue.
  */
 import type { JobState, StepState, TaskCounts } from '../api/types.js';
+import { countsOf } from '../store/queries.js';
 import type { JobRow, StepRow } from '../store/schema.js';
 import { Changes, moveTasks, recordEvent } from './transitions.js';
-
-export function countsOf(row: JobRow | StepRow): TaskCounts {
-  return {
-    total: row.task_count,
-    pending: row.pending_count,
-    ready: row.ready_count,
-    assigned: row.assigned_count,
-    running: row.running_count,
-    succeeded: row.succeeded_count,
-    failed: row.failed_count,
-    canceled: row.canceled_count,
-  };
-}
 
 const unfinished = (c: TaskCounts) => c.pending + c.ready + c.assigned + c.running;
 const started = (c: TaskCounts) => c.assigned + c.running + c.succeeded + c.failed > 0;

@@ -25,7 +25,8 @@ import { notFound } from '../errors.js';
 import { type Db, HELD_STATES } from '../scheduler/transitions.js';
 import type { JobRow, StepRow, TaskRow } from './schema.js';
 
-function counts(row: JobRow | StepRow): TaskCounts {
+/** A job's or step's task counters, as the API shows them. */
+export function countsOf(row: JobRow | StepRow): TaskCounts {
   return {
     total: row.task_count,
     pending: row.pending_count,
@@ -49,7 +50,7 @@ function jobSummary(row: JobRow, queue: string): JobSummary {
     priority: row.priority,
     submitter: row.submitter,
     state: row.state as JobState,
-    counts: counts(row),
+    counts: countsOf(row),
     createdAt: row.created_at,
     ...optional('startedAt', row.started_at),
     ...optional('finishedAt', row.finished_at),
@@ -113,7 +114,7 @@ export async function getJob(db: Db, jobId: number): Promise<JobDetail> {
         name: s.name,
         state: s.state as StepState,
         dependsOn: (JSON.parse(s.depends_on) as number[]).map((i) => names.get(i)!),
-        counts: counts(s),
+        counts: countsOf(s),
         ...optional(
           'hostRequirements',
           s.host_requirements ? (JSON.parse(s.host_requirements) as HostRequirements) : undefined,
