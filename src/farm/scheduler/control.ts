@@ -8,7 +8,7 @@ import type { JobTarget } from '../api/types.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { JobRow } from '../store/schema.js';
 import { changesFor, settleJob } from './settle.js';
-import { type Actor, type Changes, type Db, moveTasks, recordEvent } from './transitions.js';
+import { type Actor, type Changes, type Db, moveJob, moveTasks, recordEvent } from './transitions.js';
 
 interface Context {
   readonly actor: Actor;
@@ -67,6 +67,15 @@ async function resolveTarget(
 
 const FINAL_JOB = ['succeeded', 'failed', 'canceled'];
 
+/** Who moves a job, when and why. */
+const moved = (jobId: number, context: Context, reason: string) => ({
+  id: jobId,
+  jobId,
+  actor: context.actor,
+  now: context.now,
+  reason,
+});
+
 /** Cancels unfinished work: the whole job (the job becomes canceled), a step, or one task. */
 export async function cancel(
   db: Db,
@@ -80,20 +89,11 @@ export async function cancel(
   if (whole && FINAL_JOB.includes(job.state)) throw conflict(`Job ${jobId} is already ${job.state}.`);
   return steer(db, jobId, context, 'canceled', async (changes) => {
     if (whole) {
-      await db
-        .updateTable('jobs')
-        .set({ state: 'canceled', finished_at: context.now, updated_at: context.now })
-        .where('id', '=', jobId)
-        .execute();
-      await recordEvent(db, {
-        kind: 'job',
-        subjectId: jobId,
-        jobId,
+      await moveJob(db, {
+        ...moved(jobId, context, 'canceled'),
         from: job.state,
         to: 'canceled',
-        actor: context.actor,
-        reason: 'canceled',
-        now: context.now,
+        patch: { finished_at: context.now },
       });
     }
     const canceled = await moveTasks(changes, {
@@ -125,17 +125,7 @@ export async function suspend(
   const scope = await resolveTarget(db, jobId, target);
   if (scope.stepId === undefined) {
     if (job.state === 'suspended') throw conflict(`Job ${jobId} is already suspended.`);
-    await db.updateTable('jobs').set({ state: 'suspended', updated_at: context.now }).where('id', '=', jobId).execute();
-    await recordEvent(db, {
-      kind: 'job',
-      subjectId: jobId,
-      jobId,
-      from: job.state,
-      to: 'suspended',
-      actor: context.actor,
-      reason: 'suspended',
-      now: context.now,
-    });
+    await moveJob(db, { ...moved(jobId, context, 'suspended'), from: job.state, to: 'suspended' });
   } else {
     await db.updateTable('steps').set({ suspended: 1 }).where('id', '=', scope.stepId).execute();
   }
@@ -169,17 +159,7 @@ export async function resume(db: Db, jobId: number, target: JobTarget, context: 
     if (job.state !== 'suspended') throw conflict(`Job ${jobId} is ${job.state}, not suspended.`);
     const started = job.assigned_count + job.running_count + job.succeeded_count + job.failed_count > 0;
     const state = started ? 'running' : 'queued';
-    await db.updateTable('jobs').set({ state, updated_at: context.now }).where('id', '=', jobId).execute();
-    await recordEvent(db, {
-      kind: 'job',
-      subjectId: jobId,
-      jobId,
-      from: 'suspended',
-      to: state,
-      actor: context.actor,
-      reason: 'resumed',
-      now: context.now,
-    });
+    await moveJob(db, { ...moved(jobId, context, 'resumed'), from: 'suspended', to: state });
   } else {
     const step = await db
       .selectFrom('steps')
@@ -235,20 +215,11 @@ export async function requeue(
   if (job.state === 'failed' || job.state === 'canceled' || job.state === 'succeeded') {
     const started = job.assigned_count + job.running_count + job.succeeded_count > 0;
     const state = started ? 'running' : 'queued';
-    await db
-      .updateTable('jobs')
-      .set({ state, finished_at: null, updated_at: context.now })
-      .where('id', '=', jobId)
-      .execute();
-    await recordEvent(db, {
-      kind: 'job',
-      subjectId: jobId,
-      jobId,
+    await moveJob(db, {
+      ...moved(jobId, context, 'requeued'),
       from: job.state,
       to: state,
-      actor: context.actor,
-      reason: 'requeued',
-      now: context.now,
+      patch: { finished_at: null },
     });
   }
   await changes.flush();

@@ -11,7 +11,9 @@
 import type { JobState, StepState, TaskCounts } from '../api/types.js';
 import { countsOf } from '../store/queries.js';
 import type { JobRow, StepRow } from '../store/schema.js';
-import { Changes, moveTasks, recordEvent } from './transitions.js';
+import { Changes, moveJob, moveStep, moveTasks } from './transitions.js';
+
+const isFinal = (state: string) => state === 'succeeded' || state === 'failed' || state === 'canceled';
 
 const unfinished = (c: TaskCounts) => c.pending + c.ready + c.assigned + c.running;
 const started = (c: TaskCounts) => c.assigned + c.running + c.succeeded + c.failed > 0;
@@ -111,51 +113,36 @@ export async function settleJob(changes: Changes, jobId: number, reason?: string
       job.state === 'suspended',
     );
     if (state !== step.state) {
-      const finished = state === 'succeeded' || state === 'failed' || state === 'canceled';
-      await db
-        .updateTable('steps')
-        .set({
-          state,
-          ...(finished ? { finished_at: now } : { finished_at: null }),
-          ...(state === 'running' && step.started_at === null ? { started_at: now } : {}),
-        })
-        .where('id', '=', step.id)
-        .execute();
-      await recordEvent(db, {
-        kind: 'step',
-        subjectId: step.id,
+      await moveStep(db, {
+        id: step.id,
         jobId,
         from: step.state,
         to: state,
         actor,
-        reason: reason ?? null,
         now,
+        reason: reason ?? null,
+        patch: {
+          finished_at: isFinal(state) ? now : null,
+          ...(state === 'running' && step.started_at === null ? { started_at: now } : {}),
+        },
       });
     }
   }
 
   const state = jobStateOf(job, job.state);
   if (state !== job.state) {
-    const finished = state === 'succeeded' || state === 'failed' || state === 'canceled';
-    await db
-      .updateTable('jobs')
-      .set({
-        state,
-        updated_at: now,
-        ...(finished ? { finished_at: now } : { finished_at: null }),
-        ...(state === 'running' && job.started_at === null ? { started_at: now } : {}),
-      })
-      .where('id', '=', jobId)
-      .execute();
-    await recordEvent(db, {
-      kind: 'job',
-      subjectId: jobId,
+    await moveJob(db, {
+      id: jobId,
       jobId,
       from: job.state,
       to: state,
       actor,
-      reason: reason ?? null,
       now,
+      reason: reason ?? null,
+      patch: {
+        finished_at: isFinal(state) ? now : null,
+        ...(state === 'running' && job.started_at === null ? { started_at: now } : {}),
+      },
     });
   }
   return state;

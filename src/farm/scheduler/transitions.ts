@@ -96,6 +96,11 @@ export class Changes {
     if (to === 'failed') this.#failed.add(jobId);
   }
 
+  /** What a first start sets (a step or job getting its first task). */
+  get #started() {
+    return { actor: this.actor, now: this.now, patch: { started_at: this.now } };
+  }
+
   /** Records an event with the next `flush()`. */
   event(event: EventRecord): void {
     this.#events.push(event);
@@ -122,21 +127,7 @@ export class Changes {
         .returning(COUNT_COLUMNS)
         .executeTakeFirstOrThrow();
       if (row.state === 'ready' && startedCount(row) > 0) {
-        await this.db
-          .updateTable('steps')
-          .set({ state: 'running', started_at: this.now })
-          .where('id', '=', stepId)
-          .where('state', '=', 'ready')
-          .execute();
-        await recordEvent(this.db, {
-          kind: 'step',
-          subjectId: stepId,
-          jobId,
-          from: 'ready',
-          to: 'running',
-          actor: this.actor,
-          now: this.now,
-        });
+        await moveStep(this.db, { ...this.#started, id: stepId, jobId, from: 'ready', to: 'running' });
       }
       if (unfinishedCount(row) === 0 || deltas.has('pending')) toSettle.add(jobId);
     }
@@ -148,21 +139,7 @@ export class Changes {
         .returning(COUNT_COLUMNS)
         .executeTakeFirstOrThrow();
       if (row.state === 'queued' && startedCount(row) > 0) {
-        await this.db
-          .updateTable('jobs')
-          .set({ state: 'running', started_at: this.now })
-          .where('id', '=', jobId)
-          .where('state', '=', 'queued')
-          .execute();
-        await recordEvent(this.db, {
-          kind: 'job',
-          subjectId: jobId,
-          jobId,
-          from: 'queued',
-          to: 'running',
-          actor: this.actor,
-          now: this.now,
-        });
+        await moveJob(this.db, { ...this.#started, id: jobId, jobId, from: 'queued', to: 'running' });
       }
       if (unfinishedCount(row) === 0) toSettle.add(jobId);
     }
@@ -217,6 +194,57 @@ export async function recordEvents(db: Db, events: readonly EventRecord[]): Prom
       .execute();
   }
 }
+
+/** A job's or step's move from one state to another, with what else changes and why. */
+export interface StateMove {
+  readonly id: number;
+  readonly jobId: number;
+  readonly from: string;
+  readonly to: string;
+  readonly actor: Actor;
+  readonly now: number;
+  readonly reason?: string | null;
+  /** Other columns to set (`finished_at`, `started_at`). */
+  readonly patch?: { readonly started_at?: number | null; readonly finished_at?: number | null };
+}
+
+/**
+ * Moves a job, if it is still in `move.from`, and records the event.
+ * @returns false when the job had moved on meanwhile (nothing is changed then).
+ */
+export async function moveJob(db: Db, move: StateMove): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ ...move.patch, state: move.to, updated_at: move.now })
+    .where('id', '=', move.id)
+    .where('state', '=', move.from)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return false;
+  await recordEvent(db, { kind: 'job', subjectId: move.id, ...eventOf(move) });
+  return true;
+}
+
+/** Moves a step, if it is still in `move.from`, and records the event. */
+export async function moveStep(db: Db, move: StateMove): Promise<boolean> {
+  const result = await db
+    .updateTable('steps')
+    .set({ ...move.patch, state: move.to })
+    .where('id', '=', move.id)
+    .where('state', '=', move.from)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return false;
+  await recordEvent(db, { kind: 'step', subjectId: move.id, ...eventOf(move) });
+  return true;
+}
+
+const eventOf = (move: StateMove) => ({
+  jobId: move.jobId,
+  from: move.from,
+  to: move.to,
+  actor: move.actor,
+  reason: move.reason ?? null,
+  now: move.now,
+});
 
 /**
  * Moves one task, if it is still in `task.state`.
