@@ -16,7 +16,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { TASK_STATES, type TaskState } from '../api/types.js';
-import type { Schema, TaskUpdate } from '../store/schema.js';
+import type { Schema, TaskCounterColumns, TaskUpdate } from '../store/schema.js';
 
 export type Db = Kysely<Schema>;
 
@@ -34,17 +34,7 @@ export interface TaskRef {
 }
 
 /** A step's or job's state and counters. */
-export interface CountsRow {
-  readonly state: string;
-  readonly task_count: number;
-  readonly pending_count: number;
-  readonly ready_count: number;
-  readonly assigned_count: number;
-  readonly running_count: number;
-  readonly succeeded_count: number;
-  readonly failed_count: number;
-  readonly canceled_count: number;
-}
+export type CountsRow = Readonly<TaskCounterColumns> & { readonly state: string };
 
 const COUNT_COLUMNS = [
   'state',

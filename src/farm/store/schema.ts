@@ -59,7 +59,19 @@ export interface WorkersTable {
   lost_count: number;
 }
 
-export interface JobsTable {
+/** Tasks of a job or step by state, kept exact by every move (see scheduler/transitions.ts). */
+export interface TaskCounterColumns {
+  task_count: number;
+  pending_count: number;
+  ready_count: number;
+  assigned_count: number;
+  running_count: number;
+  succeeded_count: number;
+  failed_count: number;
+  canceled_count: number;
+}
+
+export interface JobsTable extends TaskCounterColumns {
   id: Id;
   queue_id: number;
   name: string;
@@ -82,21 +94,13 @@ export interface JobsTable {
   max_retries_per_task: number;
   max_worker_failures: number;
   continue_on_failure: number;
-  task_count: number;
-  pending_count: number;
-  ready_count: number;
-  assigned_count: number;
-  running_count: number;
-  succeeded_count: number;
-  failed_count: number;
-  canceled_count: number;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
   updated_at: number;
 }
 
-export interface StepsTable {
+export interface StepsTable extends TaskCounterColumns {
   id: Id;
   job_id: number;
   idx: number;
@@ -111,14 +115,6 @@ export interface StepsTable {
   env_key: string;
   /** Suspended by a user: its tasks wait (pending) until resumed. */
   suspended: number;
-  task_count: number;
-  pending_count: number;
-  ready_count: number;
-  assigned_count: number;
-  running_count: number;
-  succeeded_count: number;
-  failed_count: number;
-  canceled_count: number;
   started_at: number | null;
   finished_at: number | null;
 }
