@@ -74,9 +74,11 @@ export async function runUp(options: UpOptions): Promise<number> {
     });
   };
 
+  const serverArgs = (address: string) =>
+    ['server', '--data-dir', dataDir, '--listen', address, '--log-file', files.serverLog, ...level] as const;
   const server: Child = {
     name: 'server',
-    args: ['server', '--data-dir', dataDir, '--listen', listen, '--log-file', files.serverLog, ...level],
+    args: serverArgs(listen),
     restarts: 0,
   };
   start(server);
@@ -90,21 +92,13 @@ export async function runUp(options: UpOptions): Promise<number> {
   }
   // A restarted server must come back where the workers (and users) know it: pin the port it got (`:0` picks any).
   const actual = new URL(ready.url);
-  server.args = [
-    'server',
-    '--data-dir',
-    dataDir,
-    '--listen',
-    `${actual.hostname}:${actual.port}`,
-    '--log-file',
-    files.serverLog,
-    ...level,
-  ];
+  server.args = serverArgs(`${actual.hostname}:${actual.port}`);
   const token = readIfExists(files.adminToken)?.trim();
   const workers: Child[] = [];
   for (let i = 1; i <= count; i++) {
     const name = `${hostname().split('.')[0]}-${i}`;
     const workerDir = join(files.workersDir, String(i));
+    mkdirSync(workerDir, { recursive: true, mode: 0o700 });
     workers.push({
       name: `worker-${i}`,
       args: [
@@ -123,10 +117,7 @@ export async function runUp(options: UpOptions): Promise<number> {
       restarts: 0,
     });
   }
-  for (const worker of workers) {
-    mkdirSync(join(files.workersDir, worker.name.slice('worker-'.length)), { recursive: true, mode: 0o700 });
-    start(worker);
-  }
+  for (const worker of workers) start(worker);
   stdout(
     [
       `Corral farm up: ${ready.url} with ${count} worker${count === 1 ? '' : 's'} (data in ${dataDir})`,
