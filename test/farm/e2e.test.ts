@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/farm/client/index.js';
 import { corralBin, repoRoot, runCorral } from '../helpers/cli.js';
+import { processesMatching } from '../helpers/processes.js';
 import { prepareTestUser, TEST_USER } from '../helpers/test-user.js';
 
 const THREE_STEPS = `specificationVersion: jobtemplate-2023-09
@@ -54,16 +55,7 @@ steps:
   script: {actions: {onRun: {command: sleep, args: ["3"]}}}
 `;
 
-function processesUnder(dataDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dataDir)) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
-}
+const processesUnder = (dataDir: string) => processesMatching((commandLine) => commandLine.includes(dataDir));
 
 describe('corral up: a farm on one machine', { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'corral-e2e-'));

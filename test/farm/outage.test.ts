@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createClient } from '../../src/farm/client/index.js';
 import { corralBin, repoRoot } from '../helpers/cli.js';
+import { processesMatching } from '../helpers/processes.js';
 
 // As long as the issue asks: the server stays away longer than the task runs, so its result waits in the outbox.
 const OUTAGE_MS = 30_000;
@@ -115,14 +116,7 @@ steps:
     const { workers } = await client.listWorkers();
     assert.equal(workers[0]!.state, 'offline');
     // No process of the job or the worker is left.
-    const left = readdirSync('/proc').filter((entry) => {
-      if (!/^\d+$/.test(entry)) return false;
-      try {
-        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(workerDir);
-      } catch {
-        return false;
-      }
-    });
+    const left = processesMatching((commandLine) => commandLine.includes(workerDir));
     assert.deepEqual(left, []);
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
@@ -160,14 +154,7 @@ steps:
     await until('the task to run', async () =>
       (await client.listTasks({ jobId })).tasks[0]?.state === 'running' ? true : undefined,
     );
-    const sleepers = () =>
-      readdirSync('/proc').filter((entry) => {
-        try {
-          return /^\d+$/.test(entry) && readFileSync(`/proc/${entry}/cmdline`, 'utf8') === 'sleep\u000031.7\u0000';
-        } catch {
-          return false;
-        }
-      });
+    const sleepers = () => processesMatching((commandLine) => commandLine === 'sleep\u000031.7\u0000');
     // Reported running as it starts: the process may still be on its way to exec.
     await until('the sleep process', async () => (sleepers().length === 1 ? true : undefined));
     worker.child.kill('SIGTERM');
