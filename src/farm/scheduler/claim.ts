@@ -85,7 +85,7 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   if (options.session) {
     // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
     // so the session's steps are walked one by one in task order (an index range each, however large the step).
-    const best = await pickQuery(db, options, undefined).select('t.priority').limit(1).executeTakeFirst();
+    const best = await pickQuery(db, options, undefined).select('t.priority').limit(literalLimit(1)).executeTakeFirst();
     const job = best
       ? await db.selectFrom('jobs').select('priority').where('id', '=', options.session.jobId).executeTakeFirst()
       : undefined;
@@ -131,6 +131,15 @@ function candidates(db: Db, options: ClaimOptions) {
     .$if(options.exclusions.jobs.length > 0, (q) => q.where('t.job_id', 'not in', options.exclusions.jobs));
 }
 
+/**
+ * A LIMIT written into the statement: SQLite walks an index in order and stops at a literal limit, but with a bound
+ * one it took 4–5x as long (measured on the claim). The value is the scheduler's own small integer, never the user's.
+ */
+function literalLimit(n: number) {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`bad limit ${n}`);
+  return sql.lit(n);
+}
+
 /** The ready tasks a worker may take, best first: of one step (in task order), or of the whole farm. */
 function pickQuery(db: Db, options: ClaimOptions, stepId: number | undefined) {
   const query = candidates(db, options);
@@ -146,8 +155,12 @@ async function claim(
   stepId?: number,
   sessionId?: number,
 ): Promise<ClaimedTask[]> {
-  let pick = pickQuery(db, options, stepId).select('t.id').limit(max);
+  let pick = pickQuery(db, options, stepId).select('t.id').limit(literalLimit(max));
   if (options.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+  // SQLite (one writer, so nothing changes between the two statements): the ids first, then an update by key, which
+  // measured several times faster than SQLite's update over an IN (subquery … LIMIT).
+  const ids = options.dialect === 'sqlite' ? (await pick.execute()).map((t) => t.id) : undefined;
+  if (ids?.length === 0) return [];
   return db
     .updateTable('tasks')
     .set({
@@ -163,7 +176,7 @@ async function claim(
       finished_at: null,
       session_id: sessionId ?? null,
     })
-    .where('id', 'in', pick)
+    .where('id', 'in', ids ?? pick)
     .where('state', '=', 'ready')
     .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id'])
     .execute();

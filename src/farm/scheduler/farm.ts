@@ -29,7 +29,8 @@ import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
 import { changesFor } from './settle.js';
 import { type SubmitLimits, submitJob } from './submit.js';
-import { applySync, isEmptyReply, retryAssignment, type StepInfo } from './sync.js';
+import { applySyncs, isEmptyReply, retryAssignment, type StepInfo, type SyncOptions } from './sync.js';
+import { SyncBatcher } from './sync-batcher.js';
 import { taskLost } from './tasks.js';
 import { type Db, HELD_STATES, recordEvent } from './transitions.js';
 
@@ -75,6 +76,7 @@ export class Farm {
   #sweeper: NodeJS.Timeout | undefined;
   #wakeups: Wakeups | undefined;
   readonly #tokens = new Map<string, { at: number; info: TokenInfo | undefined }>();
+  readonly #syncs: SyncBatcher;
 
   private constructor(database: FarmDatabase, options: FarmOptions) {
     this.database = database;
@@ -87,6 +89,32 @@ export class Farm {
       now: options.now ?? Date.now,
     };
     this.events.setMaxListeners(0);
+    this.#syncs = new SyncBatcher({
+      // SQLite has one writer; on PostgreSQL a few batches run at once (their claims skip each other's rows).
+      lanes: database.dialect === 'postgres' ? 4 : 1,
+      maxBatch: 64,
+      apply: (items) =>
+        this.transaction(async (db) => {
+          const ids = [...new Set(items.map((i) => i.workerId))];
+          const rows = new Map(
+            (await db.selectFrom('workers').selectAll().where('id', 'in', ids).execute()).map((w) => [w.id, w]),
+          );
+          const batch = items.map((i) => ({ ...i, worker: rows.get(i.workerId) as WorkerRow | undefined }));
+          return applySyncs(db, batch, this.#syncOptions());
+        }),
+    });
+  }
+
+  #syncOptions(): SyncOptions {
+    return {
+      now: this.#options.now(),
+      dialect: this.database.dialect,
+      avoidMs: this.#options.avoidMs,
+      idleSyncMs: this.#options.idleSyncMs,
+      exclusions: (db, id, capabilities) => this.#exclusionsFor(db, id, capabilities),
+      stepInfo: (db, stepId) => this.#stepInfo(db, stepId),
+      sessionSteps: (db, jobId, envKey) => this.#sessionSteps(db, jobId, envKey),
+    };
   }
 
   /**
@@ -507,20 +535,7 @@ export class Farm {
    * @throws {CorralError} `CORRAL_E_NOT_FOUND` for an unknown worker; `CORRAL_E_CONFLICT` for a stale sequence.
    */
   async sync(workerId: number, request: SyncRequest, signal?: AbortSignal): Promise<SyncReply> {
-    const options = () => ({
-      now: this.#options.now(),
-      dialect: this.database.dialect,
-      avoidMs: this.#options.avoidMs,
-      idleSyncMs: this.#options.idleSyncMs,
-      exclusions: (db: Db, id: number, capabilities: Capabilities) => this.#exclusionsFor(db, id, capabilities),
-      stepInfo: (db: Db, stepId: number) => this.#stepInfo(db, stepId),
-      sessionSteps: (db: Db, jobId: number, envKey: string) => this.#sessionSteps(db, jobId, envKey),
-    });
-    const reply = await this.transaction(async (db) => {
-      const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).executeTakeFirst();
-      if (!worker) throw notFound(`Worker ${workerId}`);
-      return applySync(db, worker as WorkerRow, request, options());
-    });
+    const reply = await this.#syncs.submit(workerId, request);
     this.#afterSync(workerId, request, reply);
     const wait = Math.min(Math.max(request.waitMs ?? 0, 0), 30_000);
     if (!isEmptyReply(reply) || wait === 0 || request.wantWork <= 0) return reply;
@@ -528,7 +543,7 @@ export class Farm {
     while (Date.now() < deadline && !signal?.aborted) {
       const woken = await this.#waitForWork(workerId, deadline - Date.now(), signal);
       if (!woken) break;
-      const retried = await this.transaction((db) => retryAssignment(db, workerId, request, options()));
+      const retried = await this.transaction((db) => retryAssignment(db, workerId, request, this.#syncOptions()));
       if (retried && !isEmptyReply(retried)) {
         this.#afterSync(workerId, request, retried);
         return retried;

@@ -6,16 +6,18 @@
  * applied twice. Everything a sync changes happens in one transaction, so a server killed mid-sync leaves either all
  * of it or none.
  */
+
+import type { CorralError } from '../../model/errors.js';
 import type { JobParameterValues } from '../../model/job-parameters.js';
 import type { Assignment, Capabilities, JobSpec, SyncReply, SyncRequest } from '../api/types.js';
-import { conflict } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import type { Dialect } from '../store/database.js';
 import type { WorkerRow } from '../store/schema.js';
 import { normaliseCapabilities } from './capabilities.js';
 import { claimTasks, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
 import { taskFinished, taskLost, taskStarted } from './tasks.js';
-import { type Changes, type Db, HELD_STATES, recordEvent } from './transitions.js';
+import { type Changes, type Db, HELD_STATES } from './transitions.js';
 
 export interface SyncOptions {
   readonly now: number;
@@ -67,28 +69,111 @@ export function isEmptyReply(reply: SyncReply): boolean {
   );
 }
 
+/** A sync to apply: the worker's row as read in the same transaction (undefined: no such worker). */
+export interface SyncItem {
+  readonly workerId: number;
+  readonly worker: WorkerRow | undefined;
+  readonly request: SyncRequest;
+}
+
+/** What became of one sync of a batch: its reply, or why it was refused (nothing of it was applied then). */
+export type SyncOutcome = { readonly reply: SyncReply } | { readonly error: CorralError };
+
+/** One sync on its way through {@link applySyncs}. */
+interface Pending {
+  readonly worker: WorkerRow;
+  readonly request: SyncRequest;
+  readonly actor: string;
+  readonly capabilities: Capabilities;
+  readonly patch: WorkerPatch;
+  readonly wantsWork: boolean;
+  reply: SyncReply;
+}
+
 /**
- * Applies a worker's sync and answers it.
- * @throws {CorralError} `CORRAL_E_CONFLICT` for a sequence number older than the last one applied.
+ * Applies a batch of syncs (of distinct workers) in the caller's transaction and answers each.
+ *
+ * Batching is what makes dispatch fast: the syncs share one commit, one write of the job and step counters and one
+ * insert of their events, instead of one each. Each sync is applied in turn, so a later one sees what an earlier one
+ * claimed. A sync refused up front (unknown worker, stale sequence) changes nothing and does not affect the others;
+ * any other failure throws, and the caller rolls the whole batch back (and may apply its syncs one by one).
  */
-export async function applySync(
-  db: Db,
+export async function applySyncs(db: Db, items: readonly SyncItem[], options: SyncOptions): Promise<SyncOutcome[]> {
+  const { now } = options;
+  const outcomes: (SyncOutcome | Pending)[] = [];
+  const pending: Pending[] = [];
+  const changes = changesFor(db, now, 'scheduler');
+  for (const { workerId, worker, request } of items) {
+    if (!worker) {
+      outcomes.push({ error: notFound(`Worker ${workerId}`) });
+      continue;
+    }
+    if (request.seq === worker.sync_seq && worker.sync_reply) {
+      // A retry of the last sync (its reply was lost): the same reply, nothing applied again.
+      await db.updateTable('workers').set({ last_seen: now }).where('id', '=', worker.id).execute();
+      outcomes.push({ reply: JSON.parse(worker.sync_reply) as SyncReply });
+      continue;
+    }
+    if (request.seq < worker.sync_seq) {
+      outcomes.push({
+        error: conflict(
+          `Sync ${request.seq} is older than the last one applied (${worker.sync_seq}); send ${worker.sync_seq + 1}.`,
+        ),
+      });
+      continue;
+    }
+    const sync = await applyReport(changes, worker, request, options);
+    pending.push(sync);
+    outcomes.push(sync);
+  }
+
+  // Counters are written once for the batch; when that settled a job (a step finished, so its dependents may be
+  // ready now), the syncs that can take more are offered what became ready.
+  if (await changes.flush()) {
+    // Settling may also have taken back what was just claimed (the job failed or was suspended meanwhile).
+    const given = pending.flatMap((p) => p.reply.assignments.map((a) => a.taskId));
+    if (given.length > 0) {
+      const still = await db
+        .selectFrom('tasks')
+        .select(['id', 'worker_id'])
+        .where('id', 'in', given)
+        .where('state', '=', 'assigned')
+        .execute();
+      const holder = new Map(still.map((t) => [t.id, t.worker_id]));
+      for (const p of pending) {
+        const kept = p.reply.assignments.filter((a) => holder.get(a.taskId) === p.worker.id);
+        if (kept.length !== p.reply.assignments.length) p.reply = { ...p.reply, assignments: kept };
+      }
+    }
+    let more = false;
+    for (const p of pending) {
+      if (!p.wantsWork || p.reply.assignments.length >= p.request.wantWork) continue;
+      changes.actor = p.actor;
+      const rest = { ...p.request, wantWork: p.request.wantWork - p.reply.assignments.length };
+      const extra = await assign(changes, p.worker, rest, p.capabilities, options, p.reply.assignments);
+      if (extra.length > 0) {
+        p.reply = { ...p.reply, assignments: [...p.reply.assignments, ...extra] };
+        more = true;
+      }
+    }
+    if (more) await changes.flush();
+  }
+
+  await endSessions(db, pending);
+  for (const p of pending) await store(db, p.worker, p.reply, p.patch);
+  return outcomes.map((o) => ('worker' in o ? { reply: o.reply } : o));
+}
+
+/** Applies one sync's report and claims its work; its counters are left to the batch's flush. */
+async function applyReport(
+  changes: Changes,
   worker: WorkerRow,
   request: SyncRequest,
   options: SyncOptions,
-): Promise<SyncReply> {
-  const { now } = options;
+): Promise<Pending> {
+  const { db, now } = changes;
   const actor = `worker:${worker.name}`;
-  if (request.seq === worker.sync_seq && worker.sync_reply) {
-    await db.updateTable('workers').set({ last_seen: now }).where('id', '=', worker.id).execute();
-    return JSON.parse(worker.sync_reply) as SyncReply;
-  }
-  if (request.seq < worker.sync_seq) {
-    throw conflict(
-      `Sync ${request.seq} is older than the last one applied (${worker.sync_seq}); send ${worker.sync_seq + 1}.`,
-    );
-  }
-
+  changes.actor = actor;
   const capabilities = request.capabilities
     ? normaliseCapabilities(request.capabilities)
     : (JSON.parse(worker.capabilities) as Capabilities);
@@ -107,7 +192,7 @@ export async function applySync(
     ...(request.metrics ? { metrics: JSON.stringify(request.metrics) } : {}),
   };
   if (worker.state !== workerState) {
-    await recordEvent(db, {
+    changes.event({
       kind: 'worker',
       subjectId: worker.id,
       jobId: null,
@@ -117,12 +202,12 @@ export async function applySync(
       now,
     });
   }
+  const sync = { worker, request, actor, capabilities, patch, wantsWork: false };
 
   // A worker the server declared lost: what it holds was given to others. It drops everything and starts clean.
   if (worker.state === 'lost')
-    return store(db, worker, { ...EMPTY_REPLY(request.seq, options.idleSyncMs), reset: true }, patch);
+    return { ...sync, reply: { ...EMPTY_REPLY(request.seq, options.idleSyncMs), reset: true } };
 
-  const changes = changesFor(db, now, actor);
   await applyEvents(changes, worker, request);
   await storeLogs(db, worker, request);
 
@@ -143,62 +228,28 @@ export async function applySync(
     }
   }
 
-  let assignments: Assignment[] = [];
   const drain = worker.drain_requested === 1;
   const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
-  if (wantsWork) assignments = await assign(changes, worker, request, capabilities, options);
-  // Counters are written once; when that settled a job (a step finished, so its dependents may be ready now) and the
-  // worker can take more, it is offered what became ready.
-  if (await changes.flush()) {
-    // Settling may also have taken back what was just claimed (the job failed or was suspended meanwhile).
-    if (assignments.length > 0) {
-      const still = new Set(
-        (
-          await db
-            .selectFrom('tasks')
-            .select('id')
-            .where(
-              'id',
-              'in',
-              assignments.map((a) => a.taskId),
-            )
-            .where('worker_id', '=', worker.id)
-            .where('state', '=', 'assigned')
-            .execute()
-        ).map((t) => t.id),
-      );
-      assignments = assignments.filter((a) => still.has(a.taskId));
-    }
-    if (wantsWork && assignments.length < request.wantWork) {
-      const rest = { ...request, wantWork: request.wantWork - assignments.length };
-      assignments = [...assignments, ...(await assign(changes, worker, rest, capabilities, options, assignments))];
-      await changes.flush();
-    }
+  const assignments = wantsWork ? await assign(changes, worker, request, capabilities, options) : [];
+  return {
+    ...sync,
+    wantsWork,
+    reply: { ...EMPTY_REPLY(request.seq, options.idleSyncMs), assignments, cancel, drain },
+  };
+}
+
+/** Sessions whose job has nothing more for their worker end (unless the reply just gave the session work). */
+async function endSessions(db: Db, pending: readonly Pending[]): Promise<void> {
+  const jobIds = [...new Set(pending.flatMap((p) => (p.request.session ? [p.request.session.jobId] : [])))];
+  if (jobIds.length === 0) return;
+  const jobs = await db.selectFrom('jobs').select(['id', 'state']).where('id', 'in', jobIds).execute();
+  const live = new Set(jobs.filter((j) => j.state === 'queued' || j.state === 'running').map((j) => j.id));
+  for (const p of pending) {
+    const session = p.request.session;
+    if (!session || live.has(session.jobId) || p.reply.reset) continue;
+    if (p.reply.assignments.some((a) => a.sessionId === session.id)) continue;
+    p.reply = { ...p.reply, endSessions: [session.id] };
   }
-  // Sessions whose job has nothing more for this worker end.
-  const endSessions: number[] = [];
-  if (request.session) {
-    const job = await db
-      .selectFrom('jobs')
-      .select(['state'])
-      .where('id', '=', request.session.jobId)
-      .executeTakeFirst();
-    if (!job || (job.state !== 'queued' && job.state !== 'running')) endSessions.push(request.session.id);
-  }
-  return store(
-    db,
-    worker,
-    {
-      seq: request.seq,
-      assignments,
-      cancel,
-      endSessions: endSessions.filter((id) => !assignments.some((a) => a.sessionId === id)),
-      drain,
-      reset: false,
-      nextSyncMs: options.idleSyncMs,
-    },
-    patch,
-  );
 }
 
 /**

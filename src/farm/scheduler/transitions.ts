@@ -68,7 +68,8 @@ export class Changes {
   constructor(
     readonly db: Db,
     readonly now: number,
-    readonly actor: Actor,
+    /** Who the moves are made for; a batch of syncs sets it to each sync's worker in turn. */
+    public actor: Actor,
     /** Settles a job after its counters changed in a way that matters (injected to avoid a module cycle). */
     private readonly settle: (changes: Changes, jobId: number) => Promise<void>,
   ) {}
@@ -102,8 +103,9 @@ export class Changes {
    */
   async flush(): Promise<boolean> {
     if (this.#events.length > 0) await recordEvents(this.db, this.#events.splice(0));
-    const steps = [...this.#steps];
-    const jobs = [...this.#jobs];
+    // In id order: transactions sharing a PostgreSQL database then lock counter rows in one order (no deadlock).
+    const steps = [...this.#steps].sort((a, b) => a[0] - b[0]);
+    const jobs = [...this.#jobs].sort((a, b) => a[0] - b[0]);
     const failed = [...this.#failed];
     this.#steps.clear();
     this.#jobs.clear();
