@@ -14,6 +14,7 @@
 import { sql } from 'kysely';
 import type { Capabilities, HostRequirements } from '../api/types.js';
 import type { Dialect } from '../store/database.js';
+import { prepared } from '../store/prepared.js';
 import { unmetRequirement } from './capabilities.js';
 import type { Changes, Db } from './transitions.js';
 
@@ -85,10 +86,8 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   if (options.session) {
     // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
     // so the session's steps are walked one by one in task order (an index range each, however large the step).
-    const best = await pickQuery(db, options, undefined).select('t.priority').limit(literalLimit(1)).executeTakeFirst();
-    const job = best
-      ? await db.selectFrom('jobs').select('priority').where('id', '=', options.session.jobId).executeTakeFirst()
-      : undefined;
+    const [best] = (await bestPriority(db, ...pickArgs(options, 1))).rows;
+    const [job] = best ? (await jobPriority(db, options.session.jobId)).rows : [];
     if (best && job && job.priority >= best.priority && !options.exclusions.jobs.includes(options.session.jobId)) {
       for (const stepId of await options.sessionSteps(options.session.jobId, options.session.envKey)) {
         if (claimed.length >= options.max) break;
@@ -112,23 +111,104 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   return claimed;
 }
 
-function candidates(db: Db, options: ClaimOptions) {
-  return db
+/** Which ready tasks a worker may take, as a statement's arguments (see {@link prepared}). */
+type PickArgs = [
+  workerId: number,
+  readyBefore: number,
+  allowedSteps: readonly number[],
+  blockedJobs: readonly number[],
+  /** Fixed: walk one step's tasks (`stepId`) rather than the whole farm's. */
+  byStep: boolean,
+  stepId: number,
+  /** Fixed: written into the statement. */
+  limit: number,
+  /** Fixed: lock the rows, skipping those other transactions hold (PostgreSQL). */
+  lock: boolean,
+];
+const PICK_FIXED = [4, 6, 7];
+
+/** The ready tasks a worker may take, best first: of one step (in task order), or of the whole farm. */
+function pickQuery(
+  db: Db,
+  ...[workerId, readyBefore, allowedSteps, blockedJobs, byStep, stepId, limit, lock]: PickArgs
+) {
+  const query = db
     .selectFrom('tasks as t')
     .where('t.state', '=', sql.lit('ready'))
     .where((eb) =>
       eb.or([
         eb('t.avoid_worker_id', 'is', null),
-        eb('t.avoid_worker_id', '<>', options.workerId),
-        eb('t.ready_at', '<', options.now - options.avoidMs),
+        eb('t.avoid_worker_id', '<>', workerId),
+        eb('t.ready_at', '<', readyBefore),
       ]),
     )
     .where((eb) =>
-      options.exclusions.allowedSteps.length > 0
-        ? eb.or([eb('t.constrained', '=', 0), eb('t.step_id', 'in', options.exclusions.allowedSteps)])
-        : eb('t.constrained', '=', 0),
+      allowedSteps.length > 0
+        ? eb.or([eb('t.constrained', '=', sql.lit(0)), eb('t.step_id', 'in', allowedSteps)])
+        : eb('t.constrained', '=', sql.lit(0)),
     )
-    .$if(options.exclusions.jobs.length > 0, (q) => q.where('t.job_id', 'not in', options.exclusions.jobs));
+    .$if(blockedJobs.length > 0, (q) => q.where('t.job_id', 'not in', blockedJobs));
+  const ordered = byStep
+    ? query.where('t.step_id', '=', stepId).orderBy('t.idx')
+    : query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
+  const limited = ordered.limit(literalLimit(limit));
+  return lock ? limited.forUpdate().skipLocked() : limited;
+}
+
+const bestPriority = prepared((db: Db, ...args: PickArgs) => pickQuery(db, ...args).select('t.priority'), {
+  fixed: PICK_FIXED,
+});
+const pickIds = prepared((db: Db, ...args: PickArgs) => pickQuery(db, ...args).select('t.id'), { fixed: PICK_FIXED });
+const jobPriority = prepared((db: Db, jobId: number) =>
+  db.selectFrom('jobs').select('priority').where('id', '=', jobId),
+);
+
+const CLAIMED_COLUMNS = ['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id'] as const;
+const claimSet = (workerId: number, now: number, sessionId: number | null) => ({
+  state: 'assigned',
+  worker_id: workerId,
+  attempts: sql<number>`attempts + 1`,
+  updated_at: now,
+  progress: null,
+  status_message: null,
+  fail_message: null,
+  exit_code: null,
+  started_at: null,
+  finished_at: null,
+  session_id: sessionId,
+});
+/** Claims the tasks of the given ids that are still ready (SQLite: the ids were picked in the same transaction). */
+const claimIds = prepared((db: Db, ids: readonly number[], workerId: number, now: number, sessionId: number | null) =>
+  db
+    .updateTable('tasks')
+    .set(claimSet(workerId, now, sessionId))
+    .where('id', 'in', ids)
+    .where('state', '=', sql.lit('ready'))
+    .returning(CLAIMED_COLUMNS),
+);
+/** Picks and claims in one statement (PostgreSQL: the picked rows are locked, others' locked rows skipped). */
+const claimPicked = prepared(
+  (db: Db, workerId: number, now: number, sessionId: number | null, ...pick: PickArgs) =>
+    db
+      .updateTable('tasks')
+      .set(claimSet(workerId, now, sessionId))
+      .where('id', 'in', pickQuery(db, ...pick).select('t.id'))
+      .where('state', '=', sql.lit('ready'))
+      .returning(CLAIMED_COLUMNS),
+  { fixed: PICK_FIXED.map((i) => i + 3) },
+);
+
+function pickArgs(options: ClaimOptions, limit: number, stepId?: number): PickArgs {
+  return [
+    options.workerId,
+    options.now - options.avoidMs,
+    options.exclusions.allowedSteps,
+    options.exclusions.jobs,
+    stepId !== undefined,
+    stepId ?? 0,
+    limit,
+    options.dialect === 'postgres',
+  ];
 }
 
 /**
@@ -140,14 +220,6 @@ function literalLimit(n: number) {
   return sql.lit(n);
 }
 
-/** The ready tasks a worker may take, best first: of one step (in task order), or of the whole farm. */
-function pickQuery(db: Db, options: ClaimOptions, stepId: number | undefined) {
-  const query = candidates(db, options);
-  return stepId !== undefined
-    ? query.where('t.step_id', '=', stepId).orderBy('t.idx')
-    : query.orderBy('t.priority', 'desc').orderBy('t.job_id').orderBy('t.idx');
-}
-
 async function claim(
   db: Db,
   options: ClaimOptions,
@@ -155,29 +227,13 @@ async function claim(
   stepId?: number,
   sessionId?: number,
 ): Promise<ClaimedTask[]> {
-  let pick = pickQuery(db, options, stepId).select('t.id').limit(literalLimit(max));
-  if (options.dialect === 'postgres') pick = pick.forUpdate().skipLocked();
+  const pick = pickArgs(options, max, stepId);
+  if (options.dialect === 'postgres') {
+    return (await claimPicked(db, options.workerId, options.now, sessionId ?? null, ...pick)).rows;
+  }
   // SQLite (one writer, so nothing changes between the two statements): the ids first, then an update by key, which
   // measured several times faster than SQLite's update over an IN (subquery … LIMIT).
-  const ids = options.dialect === 'sqlite' ? (await pick.execute()).map((t) => t.id) : undefined;
-  if (ids?.length === 0) return [];
-  return db
-    .updateTable('tasks')
-    .set({
-      state: 'assigned',
-      worker_id: options.workerId,
-      attempts: sql`attempts + 1`,
-      updated_at: options.now,
-      progress: null,
-      status_message: null,
-      fail_message: null,
-      exit_code: null,
-      started_at: null,
-      finished_at: null,
-      session_id: sessionId ?? null,
-    })
-    .where('id', 'in', ids ?? pick)
-    .where('state', '=', 'ready')
-    .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id'])
-    .execute();
+  const ids = (await pickIds(db, ...pick)).rows.map((t) => t.id);
+  if (ids.length === 0) return [];
+  return (await claimIds(db, ids, options.workerId, options.now, sessionId ?? null)).rows;
 }

@@ -12,7 +12,8 @@ import type { JobParameterValues } from '../../model/job-parameters.js';
 import type { Assignment, Capabilities, JobSpec, SyncReply, SyncRequest } from '../api/types.js';
 import { conflict, notFound } from '../errors.js';
 import type { Dialect } from '../store/database.js';
-import type { WorkerRow } from '../store/schema.js';
+import { prepared } from '../store/prepared.js';
+import type { TaskRow, WorkerRow } from '../store/schema.js';
 import { normaliseCapabilities } from './capabilities.js';
 import { claimTasks, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
@@ -69,6 +70,19 @@ export function isEmptyReply(reply: SyncReply): boolean {
   );
 }
 
+/** A task a worker holds (assigned or running), with what finishing it needs. */
+type HeldTask = TaskRow & { max_retries_per_task: number };
+
+const heldTasks = prepared((db: Db, workerIds: readonly number[]) =>
+  db
+    .selectFrom('tasks')
+    .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
+    .selectAll('tasks')
+    .select('jobs.max_retries_per_task')
+    .where('tasks.worker_id', 'in', workerIds)
+    .where('tasks.state', 'in', HELD_STATES),
+);
+
 /** A sync to apply: the worker's row as read in the same transaction (undefined: no such worker). */
 export interface SyncItem {
   readonly workerId: number;
@@ -103,28 +117,46 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
   const outcomes: (SyncOutcome | Pending)[] = [];
   const pending: Pending[] = [];
   const changes = changesFor(db, now, 'scheduler');
+  const live: { worker: WorkerRow; request: SyncRequest }[] = [];
   for (const { workerId, worker, request } of items) {
     if (!worker) {
       outcomes.push({ error: notFound(`Worker ${workerId}`) });
-      continue;
-    }
-    if (request.seq === worker.sync_seq && worker.sync_reply) {
+    } else if (request.seq === worker.sync_seq && worker.sync_reply) {
       // A retry of the last sync (its reply was lost): the same reply, nothing applied again.
       await db.updateTable('workers').set({ last_seen: now }).where('id', '=', worker.id).execute();
       outcomes.push({ reply: JSON.parse(worker.sync_reply) as SyncReply });
-      continue;
-    }
-    if (request.seq < worker.sync_seq) {
+    } else if (request.seq < worker.sync_seq) {
       outcomes.push({
         error: conflict(
           `Sync ${request.seq} is older than the last one applied (${worker.sync_seq}); send ${worker.sync_seq + 1}.`,
         ),
       });
-      continue;
+    } else {
+      live.push({ worker, request });
+      outcomes.push(undefined as never); // its place, filled below
     }
-    const sync = await applyReport(changes, worker, request, options);
+  }
+  // What the batch's workers hold, in one statement: the tasks their events may concern, and what each should run.
+  const held = new Map<number, Map<number, HeldTask>>();
+  if (live.length > 0) {
+    for (const task of (
+      await heldTasks(
+        db,
+        live.map((l) => l.worker.id),
+      )
+    ).rows) {
+      let mine = held.get(task.worker_id!);
+      if (!mine) held.set(task.worker_id!, (mine = new Map()));
+      mine.set(task.id, task);
+    }
+  }
+  let next = 0;
+  for (let i = 0; i < outcomes.length; i++) {
+    if (outcomes[i] !== undefined) continue;
+    const { worker, request } = live[next++]!;
+    const sync = await applyReport(changes, worker, request, options, held.get(worker.id) ?? new Map());
     pending.push(sync);
-    outcomes.push(sync);
+    outcomes[i] = sync;
   }
 
   // Counters are written once for the batch; when that settled a job (a step finished, so its dependents may be
@@ -170,6 +202,7 @@ async function applyReport(
   worker: WorkerRow,
   request: SyncRequest,
   options: SyncOptions,
+  held: Map<number, HeldTask>,
 ): Promise<Pending> {
   const { db, now } = changes;
   const actor = `worker:${worker.name}`;
@@ -208,20 +241,13 @@ async function applyReport(
   if (worker.state === 'lost')
     return { ...sync, reply: { ...EMPTY_REPLY(request.seq, options.idleSyncMs), reset: true } };
 
-  await applyEvents(changes, worker, request);
+  await applyEvents(changes, worker, request, held);
   await storeLogs(db, worker, request);
 
-  // Reconcile: what the worker runs against what the server has it running.
-  const held = await db
-    .selectFrom('tasks')
-    .select(['id', 'job_id', 'step_id', 'state', 'lost_count', 'attempts', 'worker_id', 'session_id', 'started_at'])
-    .where('worker_id', '=', worker.id)
-    .where('state', 'in', HELD_STATES)
-    .execute();
+  // Reconcile: what the worker runs against what the server has it running (after its events: finished tasks left).
   const running = new Set(request.running);
-  const heldIds = new Set(held.map((t) => t.id));
-  const cancel = request.running.filter((id) => !heldIds.has(id));
-  for (const task of held) {
+  const cancel = request.running.filter((id) => !held.has(id));
+  for (const task of held.values()) {
     if (!running.has(task.id)) {
       // Given in an earlier reply the worker has seen (its sequence moved on), yet it does not hold it: it lost it.
       await taskLost(changes, task as never, 'the worker no longer holds it');
@@ -283,30 +309,18 @@ async function store(db: Db, worker: WorkerRow, reply: SyncReply, patch: WorkerP
   return reply;
 }
 
-async function applyEvents(changes: Changes, worker: WorkerRow, request: SyncRequest): Promise<void> {
+/**
+ * Applies a sync's events. `held` (the worker's assigned and running tasks) is kept current: a started task is running,
+ * a finished one leaves. Events about tasks the worker does not hold (taken back meanwhile) are ignored.
+ */
+async function applyEvents(
+  changes: Changes,
+  worker: WorkerRow,
+  request: SyncRequest,
+  held: Map<number, HeldTask>,
+): Promise<void> {
   const { db, now } = changes;
-  const taskIds = [
-    ...new Set(request.events.flatMap((e) => ('taskId' in e && e.taskId !== undefined ? [e.taskId] : []))),
-  ];
-  const tasks = new Map(
-    taskIds.length === 0
-      ? []
-      : (
-          await db
-            .selectFrom('tasks')
-            .innerJoin('jobs', 'jobs.id', 'tasks.job_id')
-            .selectAll('tasks')
-            .select('jobs.max_retries_per_task')
-            .where('tasks.id', 'in', taskIds)
-            .execute()
-        ).map((t) => [t.id, t]),
-  );
-  const mine = (taskId: number) => {
-    const task = tasks.get(taskId);
-    return task && task.worker_id === worker.id && (task.state === 'assigned' || task.state === 'running')
-      ? task
-      : undefined;
-  };
+  const mine = (taskId: number) => held.get(taskId);
   // A short task's start and end usually arrive together: it then moves assigned → finished in one statement.
   const finishing = new Set(request.events.flatMap((e) => (e.kind === 'taskFinished' ? [e.taskId] : [])));
   for (const event of request.events) {
@@ -314,10 +328,10 @@ async function applyEvents(changes: Changes, worker: WorkerRow, request: SyncReq
       case 'taskStarted': {
         const task = mine(event.taskId);
         if (task && finishing.has(task.id) && task.state === 'assigned') {
-          tasks.set(task.id, { ...task, started_at: event.time });
+          held.set(task.id, { ...task, started_at: event.time });
         } else if (task) {
           await taskStarted(changes, task, event.time);
-          tasks.set(task.id, { ...task, state: 'running', started_at: event.time });
+          held.set(task.id, { ...task, state: 'running', started_at: event.time });
         }
         break;
       }
@@ -350,7 +364,7 @@ async function applyEvents(changes: Changes, worker: WorkerRow, request: SyncReq
             },
             worker.id,
           );
-          tasks.delete(task.id);
+          held.delete(task.id);
         }
         break;
       }
