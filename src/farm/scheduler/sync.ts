@@ -301,13 +301,20 @@ export async function retryAssignment(
 }
 
 async function store(db: Db, worker: WorkerRow, reply: SyncReply, patch: WorkerPatch): Promise<SyncReply> {
-  await db
-    .updateTable('workers')
-    .set({ ...patch, sync_seq: reply.seq, sync_reply: JSON.stringify(reply) })
-    .where('id', '=', worker.id)
-    .execute();
+  const row = { ...patch, sync_seq: reply.seq, sync_reply: JSON.stringify(reply) };
+  await updateWorker(db, Object.keys(row).join(','), Object.values(row), worker.id);
   return reply;
 }
+
+/** Sets the named columns of a worker's row (a statement per set of columns, built once). */
+const updateWorker = prepared(
+  (db: Db, columns: string, values: readonly unknown[], id: number) =>
+    db
+      .updateTable('workers')
+      .set(Object.fromEntries(columns.split(',').map((column, i) => [column, values[i]])))
+      .where('id', '=', id),
+  { fixed: [0] },
+);
 
 /**
  * Applies a sync's events. `held` (the worker's assigned and running tasks) is kept current: a started task is running,

@@ -16,6 +16,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { TASK_STATES, type TaskState } from '../api/types.js';
+import { prepared } from '../store/prepared.js';
 import type { Schema, TaskCounterColumns, TaskUpdate } from '../store/schema.js';
 
 export type Db = Kysely<Schema>;
@@ -238,6 +239,17 @@ const eventOf = (move: StateMove) => ({
   now: move.now,
 });
 
+/** Sets the named columns of a task still in `from` (a statement per set of columns, built once). */
+const updateTask = prepared(
+  (db: Db, columns: string, values: readonly unknown[], id: number, from: string) =>
+    db
+      .updateTable('tasks')
+      .set(Object.fromEntries(columns.split(',').map((column, i) => [column, values[i]])))
+      .where('id', '=', id)
+      .where('state', '=', from),
+  { fixed: [0] },
+);
+
 /**
  * Moves one task, if it is still in `task.state`.
  * @returns false when the task had moved on meanwhile (nothing is changed then).
@@ -249,13 +261,10 @@ export async function moveTask(
   options: { patch?: TaskUpdate; reason?: string } = {},
 ): Promise<boolean> {
   const { db, now, actor } = changes;
-  const result = await db
-    .updateTable('tasks')
-    .set({ ...options.patch, state: to, updated_at: now })
-    .where('id', '=', task.id)
-    .where('state', '=', task.state)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) return false;
+  const patch = { ...options.patch, state: to, updated_at: now };
+  const columns = Object.keys(patch);
+  const result = await updateTask(db, columns.join(','), Object.values(patch), task.id, task.state);
+  if (Number(result.numAffectedRows) === 0) return false;
   changes.count(task.job_id, task.step_id, task.state, to, 1);
   changes.event({
     kind: 'task',

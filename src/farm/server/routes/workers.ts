@@ -60,20 +60,26 @@ export const workerRoutes = [
     schema: { params: S.WorkerParams, body: S.SyncRequest, response: { 200: S.SyncReply } },
     handler: async ({ ctx, params, body, reply }) => {
       const request = limitLogs(ctx.settings, body);
-      // A worker that went away stops its long-poll; so does the server closing (the worker gets its reply now).
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.raw.writableFinished) gone.abort();
-      };
-      reply.raw.once('close', onClose);
       const started = performance.now();
+      // A worker that went away stops its long-poll; so does the server closing (the worker gets its reply now).
+      // Only a long-poll waits, so only it needs the signal (making one costs more than a short sync's routing).
+      const waits = (request.waitMs ?? 0) > 0;
+      const gone = waits ? new AbortController() : undefined;
+      const onClose = () => {
+        if (!reply.raw.writableFinished) gone?.abort();
+      };
+      if (gone) reply.raw.once('close', onClose);
       try {
-        const result = await ctx.farm.sync(params.workerId, request, AbortSignal.any([gone.signal, ctx.closing]));
-        ctx.metrics.observeSync((performance.now() - started) / 1000, (request.waitMs ?? 0) > 0);
+        const result = await ctx.farm.sync(
+          params.workerId,
+          request,
+          gone ? AbortSignal.any([gone.signal, ctx.closing]) : undefined,
+        );
+        ctx.metrics.observeSync((performance.now() - started) / 1000, waits);
         ctx.metrics.observeAssignments(result);
         return result;
       } finally {
-        reply.raw.off('close', onClose);
+        if (gone) reply.raw.off('close', onClose);
       }
     },
   }),
