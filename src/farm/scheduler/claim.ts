@@ -42,6 +42,40 @@ export interface ClaimOptions {
   readonly dialect: Dialect;
   /** Steps with host requirements this worker meets, and jobs it is blocked from. */
   readonly exclusions: Exclusions;
+  /** What the claims of one batch of syncs share. */
+  readonly memo: ClaimMemo;
+}
+
+/**
+ * What the claims of one batch of syncs read once: the best priority waiting (per set of exclusions) and the
+ * priorities of the jobs whose sessions are open. Claims made later in the batch only take tasks away, so the best
+ * priority read first is an upper bound: a worker then leaves its session a little early at worst, never late.
+ */
+export class ClaimMemo {
+  readonly #best = new Map<string, Promise<number | undefined>>();
+  readonly #jobs = new Map<number, Promise<number | undefined>>();
+
+  best(db: Db, options: ClaimOptions): Promise<number | undefined> {
+    const { allowedSteps, jobs } = options.exclusions;
+    const key = `${allowedSteps.join(',')}|${jobs.join(',')}`;
+    let best = this.#best.get(key);
+    if (!best) {
+      // Any worker's view (no task kept from it): the same statement with a condition that always holds.
+      const anyWorker = { ...options, workerId: -1, now: Number.MAX_SAFE_INTEGER, avoidMs: 0 };
+      best = bestPriority(db, ...pickArgs(anyWorker, 1)).then((r) => r.rows[0]?.priority);
+      this.#best.set(key, best);
+    }
+    return best;
+  }
+
+  jobPriority(db: Db, jobId: number): Promise<number | undefined> {
+    let priority = this.#jobs.get(jobId);
+    if (!priority) {
+      priority = jobPriority(db, jobId).then((r) => r.rows[0]?.priority);
+      this.#jobs.set(jobId, priority);
+    }
+    return priority;
+  }
 }
 
 /**
@@ -56,26 +90,52 @@ export interface Exclusions {
   readonly jobs: readonly number[];
 }
 
-/** Steps with host requirements and unfinished work that the worker meets, and jobs it failed too many tasks of. */
-export async function findExclusions(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
+/** What decides every worker's {@link Exclusions}, read for the whole farm at once (and cached by the caller). */
+export interface FarmExclusions {
+  /** Steps with host requirements and unfinished work. */
+  readonly constrainedSteps: readonly { readonly id: number; readonly requirements: HostRequirements }[];
+  /** By worker: the jobs with ready work it failed too many tasks of. */
+  readonly blockedJobs: ReadonlyMap<number, readonly number[]>;
+}
+
+/** Reads what decides the farm's exclusions: two statements, however many workers ask. */
+export async function findFarmExclusions(db: Db): Promise<FarmExclusions> {
   const constrained = await db
     .selectFrom('steps')
     .select(['steps.id', 'steps.host_requirements'])
     .where('steps.host_requirements', 'is not', null)
     .where((eb) => eb.or([eb('steps.ready_count', '>', 0), eb('steps.pending_count', '>', 0)]))
     .execute();
-  const allowedSteps = constrained
-    .filter((s) => unmetRequirement(JSON.parse(s.host_requirements!) as HostRequirements, capabilities) === undefined)
-    .map((s) => s.id);
   const blocked = await db
     .selectFrom('worker_job_failures')
     .innerJoin('jobs', 'jobs.id', 'worker_job_failures.job_id')
-    .select('worker_job_failures.job_id')
-    .where('worker_job_failures.worker_id', '=', workerId)
+    .select(['worker_job_failures.worker_id', 'worker_job_failures.job_id'])
     .whereRef('worker_job_failures.failures', '>=', 'jobs.max_worker_failures')
     .where('jobs.ready_count', '>', 0)
     .execute();
-  return { allowedSteps, jobs: blocked.map((b) => b.job_id) };
+  const blockedJobs = new Map<number, number[]>();
+  for (const { worker_id, job_id } of blocked) {
+    const jobs = blockedJobs.get(worker_id);
+    if (jobs) jobs.push(job_id);
+    else blockedJobs.set(worker_id, [job_id]);
+  }
+  return {
+    constrainedSteps: constrained.map((s) => ({
+      id: s.id,
+      requirements: JSON.parse(s.host_requirements!) as HostRequirements,
+    })),
+    blockedJobs,
+  };
+}
+
+/** One worker's exclusions: the constrained steps its capabilities meet, and the jobs it is blocked from. */
+export function exclusionsOf(farm: FarmExclusions, workerId: number, capabilities: Capabilities): Exclusions {
+  return {
+    allowedSteps: farm.constrainedSteps
+      .filter((s) => unmetRequirement(s.requirements, capabilities) === undefined)
+      .map((s) => s.id),
+    jobs: farm.blockedJobs.get(workerId) ?? [],
+  };
 }
 
 /** Claims up to `max` tasks for a worker; returns them in the order they should run. */
@@ -86,9 +146,14 @@ export async function claimTasks(changes: Changes, options: ClaimOptions): Promi
   if (options.session) {
     // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
     // so the session's steps are walked one by one in task order (an index range each, however large the step).
-    const [best] = (await bestPriority(db, ...pickArgs(options, 1))).rows;
-    const [job] = best ? (await jobPriority(db, options.session.jobId)).rows : [];
-    if (best && job && job.priority >= best.priority && !options.exclusions.jobs.includes(options.session.jobId)) {
+    const best = await options.memo.best(db, options);
+    const job = best === undefined ? undefined : await options.memo.jobPriority(db, options.session.jobId);
+    if (
+      best !== undefined &&
+      job !== undefined &&
+      job >= best &&
+      !options.exclusions.jobs.includes(options.session.jobId)
+    ) {
       for (const stepId of await options.sessionSteps(options.session.jobId, options.session.envKey)) {
         if (claimed.length >= options.max) break;
         claimed.push(...(await claim(db, options, options.max - claimed.length, stepId, options.session.id)));

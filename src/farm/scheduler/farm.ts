@@ -24,7 +24,7 @@ import * as queries from '../store/queries.js';
 import type { WorkerRow } from '../store/schema.js';
 import { postgresWakeups, type Wakeups } from '../store/wakeups.js';
 import { normaliseCapabilities } from './capabilities.js';
-import { type Exclusions, findExclusions } from './claim.js';
+import { type Exclusions, exclusionsOf, type FarmExclusions, findFarmExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
 import { changesFor } from './settle.js';
@@ -72,7 +72,7 @@ export class Farm {
   } & { limits: SubmitLimits; now: () => number };
   /** Emits `work` when tasks may have become ready, and `change` with a {@link FarmChange}. */
   readonly events = new EventEmitter();
-  readonly #exclusions = new Map<string, { at: number; value: Exclusions }>();
+  #exclusions: { at: number; value: Promise<FarmExclusions> } | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #wakeups: Wakeups | undefined;
   readonly #tokens = new Map<string, { at: number; info: TokenInfo | undefined }>();
@@ -517,15 +517,17 @@ export class Farm {
   }
 
   async #exclusionsFor(db: Db, workerId: number, capabilities: Capabilities): Promise<Exclusions> {
-    // Cached briefly per worker: computing them reads every constrained step with ready tasks.
-    const key = `${workerId}:${JSON.stringify(capabilities)}`;
-    const cached = this.#exclusions.get(key);
+    // Read for the whole farm and reused briefly: every worker's sync needs them, and they change rarely (a job
+    // with host requirements arrives, a worker reaches its failure limit). Concurrent syncs share one read.
     const now = this.#options.now();
-    if (cached && now - cached.at < 250) return cached.value;
-    const value = await findExclusions(db, workerId, capabilities);
-    if (this.#exclusions.size > 10_000) this.#exclusions.clear();
-    this.#exclusions.set(key, { at: now, value });
-    return value;
+    if (!this.#exclusions || now - this.#exclusions.at >= 250) {
+      const value = findFarmExclusions(db);
+      this.#exclusions = { at: now, value };
+      value.catch(() => {
+        if (this.#exclusions?.value === value) this.#exclusions = undefined;
+      });
+    }
+    return exclusionsOf(await this.#exclusions.value, workerId, capabilities);
   }
 
   /**

@@ -7,6 +7,7 @@
  * of it or none.
  */
 
+import { sql } from 'kysely';
 import type { CorralError } from '../../model/errors.js';
 import type { JobParameterValues } from '../../model/job-parameters.js';
 import type { Assignment, Capabilities, JobSpec, SyncReply, SyncRequest } from '../api/types.js';
@@ -15,7 +16,7 @@ import type { Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 import type { TaskRow, WorkerRow } from '../store/schema.js';
 import { normaliseCapabilities } from './capabilities.js';
-import { claimTasks, type Exclusions } from './claim.js';
+import { ClaimMemo, claimTasks, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
 import { taskFinished, taskLost, taskStarted } from './tasks.js';
 import { type Changes, type Db, HELD_STATES } from './transitions.js';
@@ -82,6 +83,28 @@ const heldTasks = prepared((db: Db, workerIds: readonly number[]) =>
     .where('tasks.worker_id', 'in', workerIds)
     .where('tasks.state', 'in', HELD_STATES),
 );
+
+/** Open sessions by id, each with its job; only those of the worker that named them. */
+type OpenSessions = ReadonlyMap<number, { readonly id: number; readonly job_id: number }>;
+
+const openSessionRows = prepared((db: Db, ids: readonly number[]) =>
+  db
+    .selectFrom('sessions')
+    .select(['id', 'job_id', 'worker_id'])
+    .where('id', 'in', ids)
+    .where('state', '=', sql.lit('open')),
+);
+
+/** The open sessions that syncs name as theirs, in one statement. */
+async function openSessions(
+  db: Db,
+  syncs: readonly { readonly worker: WorkerRow; readonly request: SyncRequest }[],
+): Promise<OpenSessions> {
+  const named = new Map(syncs.flatMap((s) => (s.request.session ? [[s.request.session.id, s.worker.id]] : [])));
+  if (named.size === 0) return new Map();
+  const rows = (await openSessionRows(db, [...named.keys()])).rows;
+  return new Map(rows.filter((r) => named.get(r.id) === r.worker_id).map((r) => [r.id, r]));
+}
 
 /** A sync to apply: the worker's row as read in the same transaction (undefined: no such worker). */
 export interface SyncItem {
@@ -150,14 +173,26 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
       mine.set(task.id, task);
     }
   }
+  const sessions = await openSessions(db, live);
+  const memo = new ClaimMemo();
   let next = 0;
   for (let i = 0; i < outcomes.length; i++) {
     if (outcomes[i] !== undefined) continue;
     const { worker, request } = live[next++]!;
-    const sync = await applyReport(changes, worker, request, options, held.get(worker.id) ?? new Map());
+    const sync = await applyReport(changes, worker, request, options, {
+      held: held.get(worker.id) ?? new Map(),
+      sessions,
+      memo,
+    });
     pending.push(sync);
     outcomes[i] = sync;
   }
+
+  // Replies are stored before the counters are written: on PostgreSQL a job's counter rows stay locked from their
+  // update to the commit, and other batches wait for them, so that update comes last.
+  await endSessions(db, pending);
+  const stored = new Map(pending.map((p) => [p, p.reply]));
+  for (const p of pending) await store(db, p.worker, p.reply, p.patch);
 
   // Counters are written once for the batch; when that settled a job (a step finished, so its dependents may be
   // ready now), the syncs that can take more are offered what became ready.
@@ -189,10 +224,11 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
       }
     }
     if (more) await changes.flush();
+    // A job that just finished ends its sessions now, not at the worker's next sync.
+    await endSessions(db, pending);
+    for (const p of pending) if (p.reply !== stored.get(p)) await store(db, p.worker, p.reply, p.patch);
   }
 
-  await endSessions(db, pending);
-  for (const p of pending) await store(db, p.worker, p.reply, p.patch);
   return outcomes.map((o) => ('worker' in o ? { reply: o.reply } : o));
 }
 
@@ -202,8 +238,9 @@ async function applyReport(
   worker: WorkerRow,
   request: SyncRequest,
   options: SyncOptions,
-  held: Map<number, HeldTask>,
+  batch: { held: Map<number, HeldTask>; sessions: OpenSessions; memo: ClaimMemo },
 ): Promise<Pending> {
+  const { held } = batch;
   const { db, now } = changes;
   const actor = `worker:${worker.name}`;
   changes.actor = actor;
@@ -256,7 +293,9 @@ async function applyReport(
 
   const drain = worker.drain_requested === 1;
   const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
-  const assignments = wantsWork ? await assign(changes, worker, request, capabilities, options) : [];
+  const assignments = wantsWork
+    ? await assign(changes, worker, request, capabilities, options, [], batch.sessions, batch.memo)
+    : [];
   return {
     ...sync,
     wantsWork,
@@ -469,17 +508,12 @@ async function assign(
   capabilities: Capabilities,
   options: SyncOptions,
   earlier: readonly Assignment[] = [],
+  open?: OpenSessions,
+  memo: ClaimMemo = new ClaimMemo(),
 ): Promise<Assignment[]> {
   const { db } = changes;
-  const openSession = request.session
-    ? await db
-        .selectFrom('sessions')
-        .select(['id', 'job_id'])
-        .where('id', '=', request.session.id)
-        .where('worker_id', '=', worker.id)
-        .where('state', '=', 'open')
-        .executeTakeFirst()
-    : undefined;
+  const sessions = open ?? (await openSessions(db, [{ worker, request }]));
+  const openSession = request.session ? sessions.get(request.session.id) : undefined;
   const claimed = await claimTasks(changes, {
     workerId: worker.id,
     capabilities,
@@ -492,6 +526,7 @@ async function assign(
     avoidMs: options.avoidMs,
     dialect: options.dialect,
     exclusions: await options.exclusions(db, worker.id, capabilities),
+    memo,
   });
   const assignments: Assignment[] = [];
   const sessionsByJob = new Map<number, { id: number; isNew: boolean }>();
