@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { CorralError } from '../../model/errors.js';
 import { FarmErrorCode } from '../errors.js';
+import { preparedStatementName } from './prepared.js';
 import type { Schema } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -142,6 +143,15 @@ async function openPostgres(url: string, poolSize: number): Promise<FarmDatabase
       },
     );
   }
+  // Statements built once (prepared.ts) are also prepared once per connection: PostgreSQL then skips parsing and
+  // planning them at every call, which on a busy farm is much of its work per sync.
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
+      const name = typeof text === 'string' && Array.isArray(values) ? preparedStatementName(text) : undefined;
+      return name ? query({ name, text, values }, callback) : query(text, values, callback);
+    }) as typeof client.query;
+  });
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -29,6 +29,18 @@ interface Shape {
 const MAX_SHAPES = 256;
 
 /**
+ * The SQL of every prepared statement, so a PostgreSQL connection can keep each one parsed and planned (a named
+ * statement) instead of parsing it at every call. Bounded like the shapes.
+ */
+const preparedSql = new Map<string, string>();
+const MAX_PREPARED_SQL = 2048;
+
+/** The name a PostgreSQL connection may prepare this SQL under, if it is one of the prepared statements' SQL. */
+export function preparedStatementName(sql: string): string | undefined {
+  return preparedSql.get(sql);
+}
+
+/**
  * Makes a statement from a builder. `build` must depend only on its arguments, and use each argument that is not
  * `fixed` only as a value (compared, set or inserted), never to decide the query's form.
  */
@@ -51,6 +63,9 @@ export function prepared<D, A extends readonly unknown[], R>(
       ) as unknown as A;
       const query = build(db, ...stand).compile();
       compiled = { sql: query.sql, query: query.query, parameters: query.parameters };
+      if (!preparedSql.has(query.sql) && preparedSql.size < MAX_PREPARED_SQL) {
+        preparedSql.set(query.sql, `corral_${preparedSql.size}`);
+      }
       if (shapes.size >= MAX_SHAPES) shapes.delete(shapes.keys().next().value!);
       shapes.set(key, compiled);
     }
