@@ -7,7 +7,7 @@
  * of it or none.
  */
 
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { CorralError } from '../../model/errors.js';
 import type { JobParameterValues } from '../../model/job-parameters.js';
 import type { Assignment, Capabilities, JobSpec, SyncReply, SyncRequest } from '../api/types.js';
@@ -192,7 +192,7 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
   // update to the commit, and other batches wait for them, so that update comes last.
   await endSessions(db, pending);
   const stored = new Map(pending.map((p) => [p, p.reply]));
-  for (const p of pending) await store(db, p.worker, p.reply, p.patch);
+  await storeReplies(db, pending);
 
   // Counters are written once for the batch; when that settled a job (a step finished, so its dependents may be
   // ready now), the syncs that can take more are offered what became ready.
@@ -226,7 +226,10 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
     if (more) await changes.flush();
     // A job that just finished ends its sessions now, not at the worker's next sync.
     await endSessions(db, pending);
-    for (const p of pending) if (p.reply !== stored.get(p)) await store(db, p.worker, p.reply, p.patch);
+    await storeReplies(
+      db,
+      pending.filter((p) => p.reply !== stored.get(p)),
+    );
   }
 
   return outcomes.map((o) => ('worker' in o ? { reply: o.reply } : o));
@@ -344,6 +347,41 @@ async function store(db: Db, worker: WorkerRow, reply: SyncReply, patch: WorkerP
   await updateWorker(db, Object.keys(row).join(','), Object.values(row), worker.id);
   return reply;
 }
+
+/**
+ * Stores a batch's replies and worker rows in one statement (an UPDATE from a VALUES list; the same SQL on SQLite and
+ * PostgreSQL). A column a sync leaves unchanged is sent as NULL and kept (a sync never clears them).
+ */
+async function storeReplies(db: Db, syncs: readonly Pending[]): Promise<void> {
+  if (syncs.length === 0) return;
+  const values = syncs.flatMap((p) => [
+    p.worker.id,
+    p.patch.last_seen,
+    p.reply.seq,
+    JSON.stringify(p.reply),
+    p.patch.state ?? null,
+    p.patch.capabilities ?? null,
+    p.patch.metrics ?? null,
+  ]);
+  await updateWorkers(db, values);
+}
+
+const WORKER_COLUMNS = 7;
+const updateWorkers = prepared((db: Db, values: readonly unknown[]) => {
+  const rows: RawBuilder<unknown>[] = [];
+  for (let i = 0; i < values.length; i += WORKER_COLUMNS) {
+    const [id, lastSeen, seq, reply, state, capabilities, metrics] = values.slice(i, i + WORKER_COLUMNS);
+    // Typed, since PostgreSQL cannot infer a VALUES list's types from its parameters.
+    rows.push(
+      sql`(cast(${id} as bigint), cast(${lastSeen} as bigint), cast(${seq} as bigint), cast(${reply} as text), cast(${state} as text), cast(${capabilities} as text), cast(${metrics} as text))`,
+    );
+  }
+  const query = sql`update workers set last_seen = v.column2, sync_seq = v.column3, sync_reply = v.column4,
+    state = coalesce(v.column5, workers.state), capabilities = coalesce(v.column6, workers.capabilities),
+    metrics = coalesce(v.column7, workers.metrics)
+    from (values ${sql.join(rows)}) as v where workers.id = v.column1`;
+  return { compile: () => query.compile(db) };
+});
 
 /** Sets the named columns of a worker's row (a statement per set of columns, built once). */
 const updateWorker = prepared(
