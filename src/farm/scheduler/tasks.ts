@@ -32,7 +32,8 @@ export async function taskFinished(
     started_at: task.started_at ?? result.time,
   };
   if (result.state === 'succeeded') {
-    await moveTask(changes, task, 'succeeded', { patch: { ...patch, progress: 100, fail_message: null } });
+    // The common case, made with the changes' flush together with the rest of a batch's finished tasks.
+    changes.deferMove(task, 'succeeded', { patch: { ...patch, progress: 100, fail_message: null } });
     return;
   }
   if (result.state === 'canceled') {

@@ -14,7 +14,7 @@
  * updates the same job row, and on PostgreSQL that row's lock is then held only for the last statements before the
  * commit instead of the whole transaction.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { TASK_STATES, type TaskState } from '../api/types.js';
 import { prepared } from '../store/prepared.js';
 import type { Schema, TaskCounterColumns, TaskUpdate } from '../store/schema.js';
@@ -65,6 +65,15 @@ export class Changes {
   readonly #failed = new Set<number>();
   /** Task events, written together by `flush()` (one statement instead of one per move). */
   readonly #events: EventRecord[] = [];
+  /** Task moves made by `flush()`, by target state and columns set. */
+  readonly #deferred = new Map<
+    string,
+    {
+      to: TaskState;
+      columns: DeferrableColumn[];
+      moves: { task: TaskRef; patch: DeferredPatch; reason: string | null; actor: Actor }[];
+    }
+  >();
 
   constructor(
     readonly db: Db,
@@ -102,7 +111,50 @@ export class Changes {
    * Writes the gathered events and counters, starts steps and jobs that got their first task, settles what finished.
    * @returns whether some job was settled (tasks may have become ready).
    */
+  /**
+   * A task move made with the next `flush()`, together with the others of its kind (same target state and columns):
+   * one statement for a batch of workers' finished tasks instead of one each. Counted and recorded like
+   * {@link moveTask} if the task is still in `task.state` then.
+   */
+  deferMove(task: TaskRef, to: TaskState, options: { patch: DeferredPatch; reason?: string }): void {
+    const columns = Object.keys(options.patch).sort() as DeferrableColumn[];
+    const key = `${to}|${columns.join(',')}`;
+    let group = this.#deferred.get(key);
+    if (!group) this.#deferred.set(key, (group = { to, columns, moves: [] }));
+    group.moves.push({ task, patch: options.patch, reason: options.reason ?? null, actor: this.actor });
+  }
+
+  async #applyDeferred(): Promise<void> {
+    const groups = [...this.#deferred.values()];
+    this.#deferred.clear();
+    for (const { to, columns, moves } of groups) {
+      // 100 rows a statement keeps well under both databases' bound-parameter limits.
+      for (let i = 0; i < moves.length; i += 100) {
+        const chunk = moves.slice(i, i + 100);
+        const values = chunk.flatMap((m) => [m.task.id, m.task.state, ...columns.map((c) => m.patch[c] ?? null)]);
+        const moved = new Set(
+          (await moveTasksFrom(this.db, to, columns.join(','), this.now, values)).rows.map((r) => r.id),
+        );
+        for (const { task, reason, actor } of chunk) {
+          if (!moved.has(task.id)) continue;
+          this.count(task.job_id, task.step_id, task.state, to, 1);
+          this.event({
+            kind: 'task',
+            subjectId: task.id,
+            jobId: task.job_id,
+            from: task.state,
+            to,
+            actor,
+            reason,
+            now: this.now,
+          });
+        }
+      }
+    }
+  }
+
   async flush(): Promise<boolean> {
+    if (this.#deferred.size > 0) await this.#applyDeferred();
     if (this.#events.length > 0) await recordEvents(this.db, this.#events.splice(0));
     // In id order: transactions sharing a PostgreSQL database then lock counter rows in one order (no deadlock).
     const steps = [...this.#steps].sort((a, b) => a[0] - b[0]);
@@ -238,6 +290,54 @@ const eventOf = (move: StateMove) => ({
   reason: move.reason ?? null,
   now: move.now,
 });
+
+/** The columns a deferred move may set, with their SQL types (PostgreSQL needs a VALUES list's types spelled out). */
+const DEFERRABLE_COLUMNS = {
+  exit_code: 'integer',
+  fail_message: 'text',
+  status_message: 'text',
+  finished_at: 'bigint',
+  started_at: 'bigint',
+  ready_at: 'bigint',
+  progress: 'double precision',
+  worker_id: 'bigint',
+  session_id: 'bigint',
+  avoid_worker_id: 'bigint',
+  attempts: 'integer',
+  lost_count: 'integer',
+} as const;
+type DeferrableColumn = keyof typeof DEFERRABLE_COLUMNS;
+export type DeferredPatch = { readonly [C in DeferrableColumn]?: number | string | null };
+
+/**
+ * Moves the listed tasks still in their listed states: an UPDATE from a VALUES list of (id, from, columns…), the
+ * same SQL on SQLite and PostgreSQL. Returns the ids moved.
+ */
+const moveTasksFrom = prepared(
+  (db: Db, to: TaskState, columns: string, now: number, values: readonly unknown[]) => {
+    const names = columns === '' ? [] : (columns.split(',') as (keyof typeof DEFERRABLE_COLUMNS)[]);
+    const width = 2 + names.length;
+    const rows: RawBuilder<unknown>[] = [];
+    for (let i = 0; i < values.length; i += width) {
+      const row = values.slice(i, i + width);
+      rows.push(
+        sql`(${sql.join([
+          sql`cast(${row[0]} as bigint)`,
+          sql`cast(${row[1]} as text)`,
+          ...names.map((name, j) => sql`cast(${row[2 + j]} as ${sql.raw(DEFERRABLE_COLUMNS[name])})`),
+        ])})`,
+      );
+    }
+    const sets = names.map((name, j) => sql`${sql.ref(name)} = v.${sql.raw(`column${3 + j}`)}`);
+    const query = sql<{ id: number }>`update tasks set ${sql.join([
+      sql`state = ${sql.lit(to)}`,
+      sql`updated_at = ${now}`,
+      ...sets,
+    ])} from (values ${sql.join(rows)}) as v where tasks.id = v.column1 and tasks.state = v.column2 returning tasks.id`;
+    return { compile: () => query.compile(db) };
+  },
+  { fixed: [0, 1] },
+);
 
 /** Sets the named columns of a task still in `from` (a statement per set of columns, built once). */
 const updateTask = prepared(
