@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/farm/client/index.js';
 import { corralBin, repoRoot, runCorral } from '../helpers/cli.js';
-import { processesMatching } from '../helpers/processes.js';
+import { descendantsMatching, isAlive, processesMatching } from '../helpers/processes.js';
 import { prepareTestUser, TEST_USER } from '../helpers/test-user.js';
 
 const THREE_STEPS = `specificationVersion: jobtemplate-2023-09
@@ -137,8 +137,15 @@ describe('corral up: a farm on one machine', { timeout: 180_000 }, () => {
     assert.ok(victim, 'a worker started a task');
     const index = victim.name.split('-').pop()!;
     const pid = Number(readFileSync(join(dataDir, 'workers', index, 'worker.pid'), 'utf8'));
+    const actions = descendantsMatching(pid, (commandLine) => commandLine.startsWith('sleep\0'));
+    assert.ok(actions.length > 0, "the worker's action process was found");
     process.kill(pid, 'SIGKILL');
     const started = Date.now();
+    // Its action does not outlive it: the launcher sees the worker's end of its pipe close and kills the group.
+    while (actions.some(isAlive) && Date.now() - started < 5000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(actions.filter(isAlive), [], "the killed worker's action processes are gone");
     const result = await corral(['job', String(submitted.jobId), '--watch', '--output', 'json']);
     const job = (JSON.parse(result.stdout) as { job: { state: string; counts: { succeeded: number } } }).job;
     assert.equal(job.state, 'succeeded');
