@@ -316,6 +316,12 @@ export const PROGRAM: CommandSpec = {
       { name: 'include-succeeded', kind: 'boolean', description: 'also run succeeded tasks again' },
     ]),
     {
+      name: 'delete',
+      description: 'Delete a finished job with its tasks, logs and events (cancel an unfinished one first).',
+      args: [jobArg],
+      options: connection,
+    },
+    {
       name: 'priority',
       description: "Change a job's priority (0 to 100, higher runs first).",
       args: [jobArg, { name: 'priority', description: 'the new priority' }],
@@ -531,6 +537,10 @@ export async function dispatch(command: ParsedCommand): Promise<number> {
         task: str(options, 'task'),
         includeSucceeded: options.includeSucceeded === true,
       });
+    }
+    case 'delete': {
+      const { runDelete } = await import('./commands/control.js');
+      return runDelete({ ...conn(options), jobId: args.job! });
     }
     case 'priority': {
       const { runPriority } = await import('./commands/control.js');

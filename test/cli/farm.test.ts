@@ -142,6 +142,18 @@ describe('corral server and the farm commands', () => {
     const priority = await corral(['priority', String(jobId), '101']);
     assert.equal(priority.code, 1);
     assert.match(priority.stderr, /0 to 100/);
+    // A second job: refused while it can run, deleted once canceled, and only once.
+    const second = JSON.parse((await corral(['submit', templateFile, '--output', 'json'])).stdout) as { jobId: number };
+    const early = await corral(['delete', String(second.jobId)]);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /cancel it first/);
+    assert.equal((await corral(['cancel', String(second.jobId)])).code, 0);
+    const deleted = await corral(['delete', String(second.jobId), '--output', 'json']);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.equal(JSON.parse(deleted.stdout).jobId, second.jobId);
+    const again = await corral(['delete', String(second.jobId)]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /does not exist/);
   });
 
   it('reports a bad template with its line:col before sending anything', async () => {

@@ -87,3 +87,21 @@ export async function runPriority(options: PriorityOptions): Promise<number> {
     return ExitCode.Failed;
   }
 }
+
+/** `corral delete <job>`: deletes a finished job with its tasks, logs and events. */
+export async function runDelete(
+  options: ConnectionOptions & { readonly jobId: string; readonly output: OutputFormat },
+): Promise<number> {
+  const { output } = options;
+  try {
+    const jobId = parseId(options.jobId, 'The job id');
+    await connect(options).deleteJob({ jobId });
+    const message = `Job ${jobId} deleted.`;
+    if (output === 'human-readable') stdout(`${message}\n`);
+    else printStructured(output, { status: 'success', message, jobId });
+    return ExitCode.Ok;
+  } catch (error) {
+    printError(output, error);
+    return ExitCode.Failed;
+  }
+}

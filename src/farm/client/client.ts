@@ -60,6 +60,7 @@ export function createClient(options: CreateClientOptions): CorralClient {
         ...(o.includeSucceeded !== undefined ? { includeSucceeded: o.includeSucceeded } : {}),
       }),
     setPriority: (o) => send('PUT', `/jobs/${o.jobId}/priority`, { priority: o.priority }),
+    deleteJob: (o) => send('DELETE', `/jobs/${o.jobId}`),
     listEvents: (o = {}) => get('/events', { jobId: o.jobId, after: o.after, limit: o.limit }),
     stream: (o = {}) => streamChanges(transport, o),
     listWorkers: () => get('/workers'),

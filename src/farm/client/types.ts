@@ -124,6 +124,8 @@ export interface CorralClient {
   resume(options: JobTargetOptions): Promise<Record<string, never>>;
   requeue(options: JobTargetOptions & { readonly includeSucceeded?: boolean }): Promise<{ requeued: number }>;
   setPriority(options: JobRef & { readonly priority: number }): Promise<Record<string, never>>;
+  /** Deletes a finished job with its tasks, logs and events; an unfinished job is refused (`CORRAL_E_CONFLICT`). */
+  deleteJob(options: JobRef): Promise<Record<string, never>>;
   listEvents(options?: ListEventsOptions): Promise<{ events: FarmEvent[] }>;
   /**
    * Live changes, as server-sent events. Reconnects (with `Last-Event-ID`) when the connection drops after it was

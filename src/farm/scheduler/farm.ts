@@ -27,6 +27,7 @@ import { normaliseCapabilities } from './capabilities.js';
 import { type Exclusions, exclusionsOf, type FarmExclusions, findFarmExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
+import { deleteFinishedJob, expiredJobs } from './retention.js';
 import { changesFor } from './settle.js';
 import { type SubmitLimits, submitJob } from './submit.js';
 import { applySyncs, isEmptyReply, retryAssignment, type StepInfo, type SyncOptions } from './sync.js';
@@ -41,6 +42,8 @@ export interface FarmOptions {
   readonly workerTimeoutMs?: number;
   /** How long a task that failed on a worker is kept from it. Default 30 s. */
   readonly avoidMs?: number;
+  /** Finished jobs are deleted this long after they finished (by the sweep). Default 0: kept until deleted. */
+  readonly jobRetentionMs?: number;
   /** How often an idle worker that does not long-poll should sync. Default 2 s. */
   readonly idleSyncMs?: number;
   readonly limits?: Partial<SubmitLimits>;
@@ -74,6 +77,7 @@ export class Farm {
   readonly events = new EventEmitter();
   #exclusions: { at: number; value: Promise<FarmExclusions> } | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  #lastPrune = 0;
   #wakeups: Wakeups | undefined;
   readonly #tokens = new Map<string, { at: number; info: TokenInfo | undefined }>();
   readonly #syncs: SyncBatcher;
@@ -84,6 +88,7 @@ export class Farm {
       database: options.database,
       workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
       avoidMs: options.avoidMs ?? 30_000,
+      jobRetentionMs: options.jobRetentionMs ?? 0,
       idleSyncMs: options.idleSyncMs ?? 2000,
       limits: { maxTasksPerJob: 1_000_000, ...options.limits },
       now: options.now ?? Date.now,
@@ -149,6 +154,12 @@ export class Farm {
   startSweeper(intervalMs = 2000): void {
     this.#sweeper ??= setInterval(() => {
       this.sweep().catch(() => {});
+      // Expired jobs are looked for once a minute, not at every sweep.
+      const now = this.#options.now();
+      if (this.#options.jobRetentionMs > 0 && now - this.#lastPrune >= 60_000) {
+        this.#lastPrune = now;
+        this.pruneJobs().catch(() => {});
+      }
     }, intervalMs);
     this.#sweeper.unref();
   }
@@ -161,8 +172,11 @@ export class Farm {
   }
 
   /** Applies new settings (a reloaded configuration). */
-  configure(options: Pick<FarmOptions, 'workerTimeoutMs' | 'avoidMs' | 'idleSyncMs' | 'limits'>): void {
+  configure(
+    options: Pick<FarmOptions, 'workerTimeoutMs' | 'avoidMs' | 'idleSyncMs' | 'limits' | 'jobRetentionMs'>,
+  ): void {
     if (options.workerTimeoutMs !== undefined) this.#options.workerTimeoutMs = options.workerTimeoutMs;
+    if (options.jobRetentionMs !== undefined) this.#options.jobRetentionMs = options.jobRetentionMs;
     if (options.avoidMs !== undefined) this.#options.avoidMs = options.avoidMs;
     if (options.idleSyncMs !== undefined) this.#options.idleSyncMs = options.idleSyncMs;
     if (options.limits) this.#options.limits = { ...this.#options.limits, ...options.limits };
@@ -615,6 +629,44 @@ export class Farm {
       this.events.on(`worker:${workerId}`, onWork);
       signal?.addEventListener('abort', onAbort);
     });
+  }
+
+  /**
+   * Deletes a finished job with everything of it (tasks, logs, events); an event records who deleted it.
+   * @throws {CorralError} `CORRAL_E_NOT_FOUND`; `CORRAL_E_CONFLICT` when the job has not finished (cancel it first).
+   */
+  async deleteJob(jobId: number, actor: string): Promise<void> {
+    const result = await this.transaction((db) => deleteFinishedJob(db, { jobId, actor, now: this.#options.now() }));
+    if (result.outcome === 'missing') throw notFound(`Job ${jobId}`);
+    if (result.outcome === 'unfinished') {
+      throw conflict(`Job ${jobId} is ${result.state}; only a finished job can be deleted (cancel it first).`);
+    }
+    this.#emit({ kind: 'job', jobId });
+  }
+
+  /**
+   * Deletes finished jobs older than the retention (`jobRetentionMs`), a hundred at a time, each in its own
+   * transaction so a large farm's clean-up never holds the database for long.
+   * @returns the ids of the jobs deleted.
+   */
+  async pruneJobs(): Promise<number[]> {
+    const retention = this.#options.jobRetentionMs;
+    if (retention <= 0) return [];
+    const now = this.#options.now();
+    const deleted: number[] = [];
+    for (;;) {
+      const expired = await expiredJobs(this.db, { before: now - retention, limit: 100 });
+      for (const jobId of expired) {
+        const result = await this.transaction((db) =>
+          deleteFinishedJob(db, { jobId, actor: 'server', now, reason: 'past the job retention' }),
+        );
+        if (result.outcome === 'deleted') {
+          deleted.push(jobId);
+          this.#emit({ kind: 'job', jobId });
+        }
+      }
+      if (expired.length < 100) return deleted;
+    }
   }
 
   /** Declares silent workers lost and gives their tasks back. */

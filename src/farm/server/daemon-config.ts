@@ -45,6 +45,11 @@ export const SERVER_CONFIG_SCHEMA = {
     description: 'how long a failed task is kept from the worker it failed on',
     default: '30s',
   },
+  jobRetention: {
+    type: 'duration',
+    description: 'finished jobs are deleted with their logs and events this long after they finished; 0 keeps them',
+    default: '0s',
+  },
   limits: {
     bodyBytes: {
       type: 'number',

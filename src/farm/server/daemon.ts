@@ -36,6 +36,7 @@ type ServerConfig = Config<ServerConfigSchema>;
 const farmSettings = (config: ServerConfig) => ({
   workerTimeoutMs: config.workerTimeout,
   avoidMs: config.retryAvoid,
+  jobRetentionMs: config.jobRetention,
   limits: { maxTasksPerJob: config.limits.tasksPerJob },
 });
 

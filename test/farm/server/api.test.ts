@@ -93,6 +93,14 @@ describe('farm API', () => {
     const totals = await client.totals();
     assert.equal(totals.jobs.queued, 2);
     assert.equal(totals.tasks.pending! + totals.tasks.ready!, 8);
+
+    // Deleting: refused while the job can still run; once canceled, the job and its tasks and events go.
+    await assert.rejects(client.deleteJob({ jobId }), { code: FarmErrorCode.Conflict });
+    await client.cancel({ jobId });
+    assert.deepEqual(await client.deleteJob({ jobId }), {});
+    await assert.rejects(client.getJob({ jobId }), { code: FarmErrorCode.NotFound });
+    assert.deepEqual((await client.listEvents({ jobId })).events, []);
+    await assert.rejects(client.deleteJob({ jobId }), { code: FarmErrorCode.NotFound });
   });
 
   it('should run the worker protocol: register, sync, report, logs', async () => {

@@ -1,6 +1,6 @@
 /**
- * @module Job routes: submit, read (jobs, tasks, logs, the submitted template) and steer (cancel, suspend, resume,
- * requeue, priority).
+ * @module Job routes: submit, read (jobs, tasks, logs, the submitted template), steer (cancel, suspend, resume,
+ * requeue, priority) and delete.
  */
 import type { JobTarget, SubmitJobRequest } from '../../api/types.js';
 import { route } from '../context.js';
@@ -120,6 +120,19 @@ export const jobRoutes = [
     tag,
     schema: { params: S.JobParams, querystring: S.LogQuery, response: { 200: S.listOf(S.LogChunk) } },
     handler: ({ ctx, params, query }) => ctx.farm.readLogs(params.jobId, query),
+  }),
+  route<JobParams>({
+    method: 'DELETE',
+    url: '/api/v1/jobs/:jobId',
+    access: 'user',
+    name: 'deleteJob',
+    summary: 'Delete a finished job with its tasks, logs and events (an unfinished one must be canceled first).',
+    tag,
+    schema: { params: S.JobParams, response: { 200: S.Empty } },
+    handler: async ({ ctx, params, identity }) => {
+      await ctx.farm.deleteJob(params.jobId, identity.actor);
+      return {};
+    },
   }),
   control('cancel', 'Cancel unfinished work: the job, a step or a task.', counted('canceled')),
   control(
