@@ -104,6 +104,22 @@ export interface HostMetrics {
   readonly time?: number;
 }
 
+/** One sample of a worker's host metrics, kept by the server for a short history. */
+export interface HostMetricsSample {
+  /** When it was measured (the worker's report time, else when the server received it), ms since the epoch. */
+  readonly time: number;
+  readonly cpu?: number;
+  readonly load1?: number;
+  readonly memoryUsedMiB?: number;
+  readonly memoryTotalMiB?: number;
+}
+
+/** A worker's recent host metrics (the last 10 minutes, a sample every 5 s at most), oldest first. */
+export interface WorkerMetricsHistory {
+  readonly workerId: number;
+  readonly samples: readonly HostMetricsSample[];
+}
+
 export interface Worker {
   readonly id: number;
   readonly name: string;
@@ -355,4 +371,6 @@ export interface HealthReply {
   readonly version: string;
   readonly database: 'sqlite' | 'postgres';
   readonly limits: ServerLimits;
+  /** `tokens`: every other route wants a bearer token; `none`: the server (on loopback) needs none. */
+  readonly auth: 'tokens' | 'none';
 }

@@ -64,6 +64,7 @@ export function createClient(options: CreateClientOptions): CorralClient {
     listEvents: (o = {}) => get('/events', { jobId: o.jobId, after: o.after, limit: o.limit }),
     stream: (o = {}) => streamChanges(transport, o),
     listWorkers: () => get('/workers'),
+    workerMetrics: (o) => get(`/workers/${o.workerId}/metrics`),
     setDraining: (o) => send('POST', `/workers/${o.workerId}/drain`, { draining: o.draining }),
     registerWorker: (worker) => send('POST', '/workers', worker),
     sync: (o) =>

@@ -22,6 +22,7 @@ import type {
   TaskState,
   TokenSummary,
   Worker,
+  WorkerMetricsHistory,
 } from '../api/types.js';
 
 export interface CreateClientOptions {
@@ -134,6 +135,12 @@ export interface CorralClient {
    */
   stream(options?: StreamOptions): AsyncIterable<FarmChange>;
   listWorkers(): Promise<{ workers: Worker[] }>;
+  /**
+   * A worker's recent host metrics (the last 10 minutes, a sample every 5 s at most), oldest first; the server keeps
+   * them in memory, so they start empty after it restarts.
+   * @throws {CorralError} `CORRAL_E_NOT_FOUND` for an unknown worker.
+   */
+  workerMetrics(options: { readonly workerId: number }): Promise<WorkerMetricsHistory>;
   setDraining(options: { readonly workerId: number; readonly draining: boolean }): Promise<Record<string, never>>;
   registerWorker(request: RegisterWorkerRequest): Promise<RegisterWorkerReply>;
   /** A worker's sync; with `request.waitMs`, a long-poll (the timeout grows by it). */

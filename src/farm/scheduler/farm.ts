@@ -16,6 +16,7 @@ import type {
   SyncReply,
   SyncRequest,
   TokenKind,
+  WorkerMetricsHistory,
 } from '../api/types.js';
 import { badRequest, conflict, FarmErrorCode, notFound } from '../errors.js';
 import { type FarmDatabase, openDatabase } from '../store/database.js';
@@ -27,6 +28,7 @@ import { normaliseCapabilities } from './capabilities.js';
 import { type Exclusions, exclusionsOf, type FarmExclusions, findFarmExclusions } from './claim.js';
 import * as control from './control.js';
 import { sweepLostWorkers } from './leases.js';
+import { MetricsHistory } from './metrics-history.js';
 import { deleteFinishedJob, expiredJobs } from './retention.js';
 import { changesFor } from './settle.js';
 import { type SubmitLimits, submitJob } from './submit.js';
@@ -81,6 +83,8 @@ export class Farm {
   #wakeups: Wakeups | undefined;
   readonly #tokens = new Map<string, { at: number; info: TokenInfo | undefined }>();
   readonly #syncs: SyncBatcher;
+  /** Each worker's recent host metrics, for the dashboard's charts (memory only: lost on restart). */
+  readonly #metricsHistory = new MetricsHistory();
 
   private constructor(database: FarmDatabase, options: FarmOptions) {
     this.database = database;
@@ -464,6 +468,17 @@ export class Farm {
     return { workerId, token };
   }
 
+  /**
+   * A worker's recent host metrics (the last 10 minutes, a sample every 5 s at most), oldest first; kept in memory,
+   * so empty after a restart.
+   * @throws {CorralError} `CORRAL_E_NOT_FOUND` for an unknown worker.
+   */
+  async workerMetrics(workerId: number): Promise<WorkerMetricsHistory> {
+    const worker = await this.db.selectFrom('workers').select('id').where('id', '=', workerId).executeTakeFirst();
+    if (!worker) throw notFound(`Worker ${workerId}`);
+    return { workerId, samples: this.#metricsHistory.read(workerId, this.#options.now()) };
+  }
+
   /** Asks a worker to stop taking work (drain), or to take work again. */
   async setDraining(workerId: number, draining: boolean, actor: string): Promise<void> {
     await this.transaction(async (db) => {
@@ -552,6 +567,7 @@ export class Farm {
    */
   async sync(workerId: number, request: SyncRequest, signal?: AbortSignal): Promise<SyncReply> {
     const reply = await this.#syncs.submit(workerId, request);
+    if (request.metrics) this.#metricsHistory.record(workerId, request.metrics, this.#options.now());
     this.#afterSync(workerId, request, reply);
     const wait = Math.min(Math.max(request.waitMs ?? 0, 0), 30_000);
     if (!isEmptyReply(reply) || wait === 0 || request.wantWork <= 0) return reply;
@@ -671,6 +687,7 @@ export class Farm {
 
   /** Declares silent workers lost and gives their tasks back. */
   async sweep(): Promise<number[]> {
+    this.#metricsHistory.prune(this.#options.now());
     const lost = await this.transaction((db) =>
       sweepLostWorkers(db, { now: this.#options.now(), timeoutMs: this.#options.workerTimeoutMs }),
     );

@@ -112,6 +112,11 @@ export const HostMetrics = objectOf({
   time,
 });
 
+export const HostMetricsSample = objectOf(
+  { time, cpu: finite, load1: finite, memoryUsedMiB: finite, memoryTotalMiB: finite },
+  ['time'],
+);
+
 const jobSummaryProperties = {
   id,
   name: { type: 'string' },
@@ -240,6 +245,11 @@ export const Worker = objectOf(
   ['id', 'name', 'host', 'state', 'capabilities', 'lastSeen', 'registeredAt', 'drainRequested', 'tasks'],
 );
 
+export const WorkerMetricsHistory = objectOf({ workerId: id, samples: listOf(HostMetricsSample) }, [
+  'workerId',
+  'samples',
+]);
+
 export const Queue = objectOf(
   {
     id,
@@ -278,8 +288,9 @@ export const Health = objectOf(
     version: { type: 'string' },
     database: { type: 'string', enum: ['sqlite', 'postgres'] },
     limits: ServerLimits,
+    auth: { type: 'string', enum: ['tokens', 'none'] },
   },
-  ['ok', 'version', 'database', 'limits'],
+  ['ok', 'version', 'database', 'limits', 'auth'],
 );
 
 // -------------------------------------------------------------------------------------------------------------
@@ -510,6 +521,7 @@ export const NAMED_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   HostRequirements,
   Capabilities,
   HostMetrics,
+  HostMetricsSample,
   JobSummary,
   StepSummary,
   JobDetail,
@@ -519,6 +531,7 @@ export const NAMED_SCHEMAS: Readonly<Record<string, JsonSchema>> = {
   FarmEvent,
   FarmChange,
   Worker,
+  WorkerMetricsHistory,
   Queue,
   TokenSummary,
   FarmTotals,

@@ -31,6 +31,7 @@ describe('farm API', () => {
     assert.equal(health.version, '9.9.9-test');
     assert.equal(health.database, 'sqlite');
     assert.equal(health.limits.bodyBytes, 8 * 1024 * 1024);
+    assert.equal(health.auth, 'tokens');
   });
 
   it('should submit, list, read and steer jobs', async () => {
@@ -138,6 +139,38 @@ describe('farm API', () => {
     );
     await client.setDraining({ workerId: worker.workerId, draining: true });
     assert.equal((await client.listWorkers()).workers.find((w) => w.id === worker.workerId)!.drainRequested, true);
+  });
+
+  it("should keep a worker's recent host metrics and serve them", async () => {
+    const client = test.client(test.tokens.user);
+    const worker = await registerWorker(test, 'w-metrics');
+    assert.deepEqual(await client.workerMetrics({ workerId: worker.workerId }), {
+      workerId: worker.workerId,
+      samples: [],
+    });
+    const time = Date.now() - 1000;
+    const metrics = { cpu: 0.5, load1: 2, memoryTotalMiB: 4096, memoryUsedMiB: 1024, time };
+    await worker.client.sync({ workerId: worker.workerId, request: syncRequest(1, { wantWork: 0, metrics }) });
+    // Within 5 s of the first: not sampled.
+    await worker.client.sync({
+      workerId: worker.workerId,
+      request: syncRequest(2, { wantWork: 0, metrics: { cpu: 0.9, memoryUsedMiB: 2048 } }),
+    });
+    const history = await client.workerMetrics({ workerId: worker.workerId });
+    assert.deepEqual(history, {
+      workerId: worker.workerId,
+      samples: [{ time, cpu: 0.5, load1: 2, memoryUsedMiB: 1024, memoryTotalMiB: 4096 }],
+    });
+
+    await assert.rejects(client.workerMetrics({ workerId: 999_999 }), (e: unknown) => {
+      assert.ok(e instanceof CorralError);
+      assert.equal(e.code, FarmErrorCode.NotFound);
+      assert.match(e.message, /Worker 999999 does not exist/);
+      return true;
+    });
+    const response = await raw(test, '/api/v1/workers/999999/metrics');
+    assert.equal(response.status, 404);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, FarmErrorCode.NotFound);
   });
 
   it('should manage queues and tokens', async () => {

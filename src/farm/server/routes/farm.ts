@@ -13,7 +13,8 @@ export const farmRoutes = [
     url: '/api/v1/health',
     access: 'public',
     name: 'health',
-    summary: 'Whether the server is up, its version, its database kind and the sizes it accepts.',
+    summary:
+      'Whether the server is up, its version, its database kind, the sizes it accepts and whether it wants tokens.',
     tag,
     schema: { response: { 200: S.Health } },
     handler: async ({ ctx }) => ({
@@ -21,6 +22,7 @@ export const farmRoutes = [
       version: ctx.version,
       database: ctx.farm.database.dialect,
       limits: { ...ctx.settings.limits },
+      auth: ctx.settings.auth,
     }),
   }),
   route({

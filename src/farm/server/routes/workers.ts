@@ -1,5 +1,5 @@
 /**
- * @module Worker routes: list, register, drain, and the worker protocol's one call, sync (a long-poll when the worker
+ * @module Worker routes: list, metrics history, register, drain, and the worker protocol's one call, sync (a long-poll when the worker
  * asks to wait for work).
  */
 import type { RegisterWorkerRequest, SyncRequest } from '../../api/types.js';
@@ -20,6 +20,16 @@ export const workerRoutes = [
     tag,
     schema: { response: { 200: S.objectOf({ workers: S.listOf(S.Worker) }, ['workers']) } },
     handler: async ({ ctx }) => ({ workers: await ctx.farm.listWorkers() }),
+  }),
+  route<WorkerParams>({
+    method: 'GET',
+    url: '/api/v1/workers/:workerId/metrics',
+    access: 'user',
+    name: 'workerMetrics',
+    summary: "A worker's recent host metrics (the last 10 minutes, a sample every 5 s at most), oldest first.",
+    tag,
+    schema: { params: S.WorkerParams, response: { 200: S.WorkerMetricsHistory } },
+    handler: ({ ctx, params }) => ctx.farm.workerMetrics(params.workerId),
   }),
   route<Record<string, never>, Record<string, never>, RegisterWorkerRequest>({
     method: 'POST',
