@@ -32,6 +32,12 @@ esbuild.buildSync({
   logLevel: 'warning',
 });
 
+// The dashboard: web/ bundled into dist/web, which the server serves at /.
+const web = spawnSync(process.execPath, [fileURLToPath(new URL('./build-web.mjs', import.meta.url))], {
+  stdio: 'inherit',
+});
+if (web.status !== 0) process.exit(web.status ?? 1);
+
 // The native launcher (src/session/launcher/native/launcher.c) makes starting action processes several times
 // cheaper than Node's spawn. Without a C compiler Corral falls back to a pure-Node launcher, so a missing compiler
 // is a warning, not a failure; a compiler that rejects the source is a failure.

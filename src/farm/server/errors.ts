@@ -94,8 +94,13 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
-/** Installs the error and not-found handlers. */
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * Installs the error and not-found handlers; `fallback` may answer a path no route has (the dashboard's pages).
+ */
+export function installErrorHandlers(
+  app: FastifyInstance,
+  options: { readonly fallback?: (request: FastifyRequest, reply: FastifyReply) => boolean } = {},
+): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, internal } = describeError(error);
     if (internal) request.log.error({ err: error, route: request.routeOptions.url }, 'request failed');
@@ -105,6 +110,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    if (options.fallback?.(request, reply)) return;
     const path = request.url.split('?')[0]!.slice(0, 200);
     reply.code(404).send({ error: { code: FarmErrorCode.NotFound, message: `No route ${request.method} ${path}.` } });
   });

@@ -27,6 +27,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { workerRoutes } from './routes/workers.js';
 import type { JsonSchema } from './schemas.js';
 import { StreamHub } from './sse.js';
+import { findWebRoot, serveDashboard } from './static.js';
 
 export { assertSafeListen, isLoopback, type SafeListenOptions } from './auth.js';
 export type { AuthMode } from './context.js';
@@ -53,6 +54,11 @@ export interface FarmServerOptions {
   readonly version: string;
   /** Serve /metrics without a token. Default false. */
   readonly metricsPublic?: boolean;
+  /**
+   * The dashboard's built files, served at `/`. Default: the package's `dist/web` when it exists; `false` serves no
+   * dashboard (the API alone, every other path a 404).
+   */
+  readonly webRoot?: string | false;
 }
 
 /** What a reload may change; what is not given stays. */
@@ -160,7 +166,10 @@ export function createFarmServer(options: FarmServerOptions): FarmServer {
   // Replies go out as they are: the response schemas document them (tests check replies against them), while
   // fast-json-stringify would silently drop any field a schema forgot.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installErrorHandlers(app);
+  // The dashboard's files at /, its pages for any other path outside the API (unless turned off).
+  const fallback =
+    options.webRoot === false ? undefined : serveDashboard(app, { root: options.webRoot ?? findWebRoot() });
+  installErrorHandlers(app, fallback ? { fallback } : {});
   // The API speaks JSON only: a text body is refused (415) rather than handed to a schema as a string.
   app.removeContentTypeParser('text/plain');
 
