@@ -231,8 +231,10 @@ export function LogView({ jobId, taskId }: { jobId: number; taskId: number }) {
           />
         </label>
         {query ? (
-          <span class="inline" aria-live="polite">
-            {matches.length === 0 ? 'no matches' : `${current + 1} of ${matches.length}`}
+          <span class="inline">
+            <span aria-live="polite">
+              {matches.length === 0 ? 'no matches' : `${current + 1} of ${matches.length}`}
+            </span>
             <button
               type="button"
               aria-label="Previous match"
