@@ -14,6 +14,8 @@ export interface LocalFarm {
   readonly token: string;
   readonly dataDir: string;
   readonly client: CorralClient;
+  /** The dashboard link `corral up` printed (it signs the browser in). */
+  readonly dashboard: string;
   /** Everything `corral up` printed so far (for failure messages). */
   output(): string;
   /** Stops the farm as Ctrl-C would (workers drain, then the server) and removes its directory. */
@@ -60,12 +62,14 @@ export async function startLocalFarm(options: { workers?: number; env?: NodeJS.P
     });
   });
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const dashboard = /Dashboard: +(\S+)/.exec(output)?.[1] ?? '';
   let stopped: Promise<void> | undefined;
   return {
     url,
     token,
     dataDir,
     client: createClient({ url, token }),
+    dashboard,
     output: () => output,
     stop() {
       stopped ??= (async () => {

@@ -257,7 +257,9 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
   it('should fit a phone’s width', async () => {
     const phone = await openPage(browser, { width: 390, height: 844 });
     try {
-      await phone.page.goto(`${farm.url}/#token=${encodeURIComponent(farm.token)}`);
+      // The link `corral up` printed signs the browser in.
+      assert.equal(farm.dashboard, `${farm.url}/#token=${encodeURIComponent(farm.token)}`);
+      await phone.page.goto(farm.dashboard);
       await phone.page.getByRole('heading', { name: 'Jobs' }).waitFor();
       assert.equal(new URL(phone.page.url()).hash, '', 'the token left the address bar');
       for (const path of ['/jobs', '/workers', '/submit']) {

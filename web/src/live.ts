@@ -42,7 +42,10 @@ export function startLive(): void {
   void (async () => {
     while (!current.signal.aborted) {
       try {
-        for await (const change of client.value.stream({ signal: current.signal })) {
+        const onConnect = () => {
+          liveState.value = 'live';
+        };
+        for await (const change of client.value.stream({ signal: current.signal, onConnect })) {
           liveState.value = 'live';
           deliver(change);
         }
@@ -57,10 +60,6 @@ export function startLive(): void {
       deliver({ kind: 'worker', workerId: -1 });
     }
   })();
-  // The server sends nothing until something changes; the stream being open is enough to call it live.
-  setTimeout(() => {
-    if (controller === current && liveState.value === 'connecting') liveState.value = 'live';
-  }, 300);
 }
 
 export function stopLive(): void {

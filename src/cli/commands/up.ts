@@ -122,6 +122,8 @@ export async function runUp(options: UpOptions): Promise<number> {
     [
       `Corral farm up: ${ready.url} with ${count} worker${count === 1 ? '' : 's'} (data in ${dataDir})`,
       token ? `Admin token: ${files.adminToken}` : '',
+      // The token rides in the fragment, which browsers never send to a server; the dashboard removes it at once.
+      `Dashboard:     ${ready.url}/${token ? `#token=${encodeURIComponent(token)}` : ''}`,
       'Submit a job:  corral submit examples/render-frames.yaml --wait',
       'Press Ctrl-C to stop (workers finish or cancel their tasks first).',
       '',

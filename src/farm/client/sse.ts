@@ -73,7 +73,7 @@ const sleep = (ms: number, signal: AbortSignal | undefined) =>
 /** Changes from `GET /api/v1/stream`; see `CorralClient.stream`. */
 export async function* streamChanges(
   transport: Transport,
-  options: { jobId?: number; signal?: AbortSignal },
+  options: { jobId?: number; signal?: AbortSignal; onConnect?: () => void },
 ): AsyncGenerator<FarmChange> {
   const { signal } = options;
   const url = `${transport.url}${withQuery('/api/v1/stream', { jobId: options.jobId })}`;
@@ -115,6 +115,7 @@ export async function* streamChanges(
     }
     connected = true;
     failures = 0;
+    options.onConnect?.();
     try {
       for await (const event of parseSse(response.body)) {
         if (event.id !== undefined) lastEventId = event.id;

@@ -86,6 +86,8 @@ export interface StreamOptions {
   readonly jobId?: number;
   /** Ends the iteration (without an error). */
   readonly signal?: AbortSignal;
+  /** Called each time the stream is (re)connected: a live view can say it is live before any change arrives. */
+  readonly onConnect?: () => void;
 }
 
 export interface QueueOptions {

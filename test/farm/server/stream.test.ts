@@ -56,6 +56,26 @@ describe('event stream', () => {
     await test.close();
   });
 
+  it('should say when the stream is connected, before any change arrives', async () => {
+    const controller = new AbortController();
+    let connects = 0;
+    const done = (async () => {
+      for await (const _ of test.client(test.tokens.user).stream({
+        signal: controller.signal,
+        onConnect: () => connects++,
+      })) {
+        // No change is expected while this test runs.
+      }
+    })();
+    await streamsOpen(test, 1);
+    const deadline = Date.now() + 2000;
+    while (connects === 0 && Date.now() < deadline) await sleep(5);
+    assert.equal(connects, 1);
+    controller.abort();
+    await done;
+    while (test.farm.events.listenerCount('change') > 0) await sleep(2);
+  });
+
   it('should deliver job, task and log changes of the job it follows', async () => {
     const client = test.client();
     const { jobId } = await client.submitJob({ template: HELLO });
