@@ -236,6 +236,38 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
     assert.equal((await farm.client.listWorkers()).workers.find((w) => w.id === drained.id)!.drainRequested, false);
   });
 
+  it('should filter and search the jobs, and act on the selected ones', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).first().click();
+    const table = page.locator('table.jobs');
+    await table.getByRole('link', { name: 'Sleepers' }).waitFor();
+    await page.getByRole('checkbox', { name: 'canceled' }).check();
+    await page.waitForURL(/state=canceled/);
+    await table.locator('tbody tr').filter({ hasText: 'Greet Ada' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await table.locator('tbody tr a').allInnerTexts(), ['Sleepers']);
+    await page.getByRole('checkbox', { name: 'canceled' }).uncheck();
+    await page.getByRole('searchbox', { name: 'Search jobs' }).fill('Greet');
+    await page.getByRole('searchbox', { name: 'Search jobs' }).press('Enter');
+    await page.waitForURL(/q=Greet/);
+    await table.locator('tbody tr').filter({ hasText: 'Sleepers' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await table.locator('tbody tr a').allInnerTexts(), ['Greet Ada']);
+    await page.getByRole('searchbox', { name: 'Search jobs' }).fill('');
+    await page.getByRole('searchbox', { name: 'Search jobs' }).press('Enter');
+    await table.getByRole('link', { name: 'Sleepers' }).waitFor();
+
+    await page.getByRole('checkbox', { name: 'Select Sleepers' }).check();
+    await page.getByRole('checkbox', { name: 'Select Needs a marker' }).check();
+    const actions = page.getByRole('toolbar', { name: 'Actions on the selected jobs' });
+    await actions.getByText('2 selected').waitFor();
+    await actions.getByLabel('Priority').fill('77');
+    await actions.getByRole('button', { name: 'Set' }).click();
+    await page.getByText('Priority 77 for 2 jobs.').waitFor();
+    const { jobs } = await farm.client.listJobs();
+    const priorities = Object.fromEntries(jobs.map((j) => [j.name, j.priority]));
+    assert.equal(priorities.Sleepers, 77);
+    assert.equal(priorities['Needs a marker'], 77);
+    assert.equal(priorities['Greet Ada'], 50);
+  });
+
   it('should be usable from the keyboard: the task grid moves with arrows and opens a log with Enter', async () => {
     const { jobs } = await farm.client.listJobs({ search: 'Greet' });
     await page.goto(`${farm.url}/jobs/${jobs[0]!.id}`);

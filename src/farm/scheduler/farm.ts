@@ -567,7 +567,10 @@ export class Farm {
    */
   async sync(workerId: number, request: SyncRequest, signal?: AbortSignal): Promise<SyncReply> {
     const reply = await this.#syncs.submit(workerId, request);
-    if (request.metrics) this.#metricsHistory.record(workerId, request.metrics, this.#options.now());
+    // A new sample is news for the dashboard's charts (at most one per worker every 5 s).
+    if (request.metrics && this.#metricsHistory.record(workerId, request.metrics, this.#options.now())) {
+      this.#emit({ kind: 'worker', workerId });
+    }
     this.#afterSync(workerId, request, reply);
     const wait = Math.min(Math.max(request.waitMs ?? 0, 0), 30_000);
     if (!isEmptyReply(reply) || wait === 0 || request.wantWork <= 0) return reply;

@@ -32,10 +32,13 @@ export class MetricsHistory {
     this.#capacity = Math.ceil(this.#windowMs / this.#intervalMs) + 1;
   }
 
-  /** Takes a sample of a worker's metrics, unless one was taken less than `intervalMs` ago. */
-  record(workerId: number, metrics: HostMetrics, now: number): void {
+  /**
+   * Takes a sample of a worker's metrics, unless one was taken less than `intervalMs` ago.
+   * @returns whether it took one (live views then have something new to draw).
+   */
+  record(workerId: number, metrics: HostMetrics, now: number): boolean {
     const ring = this.#rings.get(workerId);
-    if (ring && now - ring.last < this.#intervalMs && now >= ring.last) return;
+    if (ring && now - ring.last < this.#intervalMs && now >= ring.last) return false;
     const sample: HostMetricsSample = {
       time: metrics.time ?? now,
       ...(metrics.cpu !== undefined ? { cpu: metrics.cpu } : {}),
@@ -45,13 +48,14 @@ export class MetricsHistory {
     };
     if (!ring) {
       this.#rings.set(workerId, { last: now, samples: [{ at: now, sample }] });
-      return;
+      return true;
     }
     ring.last = now;
     ring.samples.push({ at: now, sample });
     this.#expire(ring, now);
     // A clock that went back could otherwise let the ring grow past what the window holds.
     if (ring.samples.length > this.#capacity) ring.samples.splice(0, ring.samples.length - this.#capacity);
+    return true;
   }
 
   /** A worker's samples taken within the window, oldest first (empty when it has none). */

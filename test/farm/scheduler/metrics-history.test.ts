@@ -9,9 +9,9 @@ describe('metrics history', () => {
   it('should sample at most once per interval and keep only the window', () => {
     const history = new MetricsHistory({ windowMs: 60_000, intervalMs: 5000 });
     const t0 = 1_000_000;
-    history.record(1, { cpu: 0.1 }, t0);
-    history.record(1, { cpu: 0.2 }, t0 + 4999);
-    history.record(1, { cpu: 0.3, time: 42 }, t0 + 5000);
+    assert.equal(history.record(1, { cpu: 0.1 }, t0), true);
+    assert.equal(history.record(1, { cpu: 0.2 }, t0 + 4999), false, 'too soon: not sampled');
+    assert.equal(history.record(1, { cpu: 0.3, time: 42 }, t0 + 5000), true);
     history.record(2, { load1: 3 }, t0 + 1);
     assert.deepEqual(history.read(1, t0 + 5000), [
       { time: t0, cpu: 0.1 },

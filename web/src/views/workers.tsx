@@ -45,20 +45,22 @@ export function WorkersView() {
   const [workers, setWorkers] = useState<Worker[]>();
   const [history, setHistory] = useState<ReadonlyMap<number, readonly HostMetricsSample[]>>(new Map());
 
-  const reload = useCallback(async () => {
+  // Reads the list, and the metrics history of the workers named (all that are up when none are).
+  const reload = useCallback(async (changed?: ReadonlySet<number>) => {
     try {
       const { workers: list } = await client.value.listWorkers();
       setWorkers(list);
       const up = list.filter((w) => w.state !== 'offline' && w.state !== 'lost');
+      const wanted = changed && !changed.has(-1) ? up.filter((w) => changed.has(w.id)) : up;
       const read = await Promise.all(
-        up.map((w) =>
+        wanted.map((w) =>
           client.value.workerMetrics({ workerId: w.id }).then(
             (h) => [w.id, h.samples] as const,
-            () => [w.id, []] as const,
+            () => [w.id, [] as const] as const,
           ),
         ),
       );
-      setHistory(new Map(read));
+      setHistory((old) => new Map([...old, ...read]));
     } catch (error) {
       reportError(error, 'Loading workers');
     }
@@ -66,17 +68,20 @@ export function WorkersView() {
 
   useEffect(() => {
     void reload();
-    const off = subscribe(
-      (c) => c.kind === 'worker' || c.kind === 'tasks',
-      () => void reload(),
+    // A worker's change of state or tasks, or a new metrics sample (the server takes one every 5 s), redraws it.
+    const changed = new Set<number>();
+    return subscribe(
+      (c) => {
+        if (c.kind === 'worker') changed.add(c.workerId);
+        return c.kind === 'worker' || c.kind === 'tasks';
+      },
+      () => {
+        const ids = new Set(changed);
+        changed.clear();
+        void reload(ids);
+      },
       2000,
     );
-    // Metrics arrive with every sync without a change of state: redraw the charts every few seconds too.
-    const timer = setInterval(() => void reload(), 10_000);
-    return () => {
-      off();
-      clearInterval(timer);
-    };
   }, [reload]);
 
   if (!workers) return <Loading what="workers" />;
