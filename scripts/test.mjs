@@ -34,4 +34,12 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   cwd: root,
   stdio: 'inherit',
 });
+// A test file whose process never exits (a connection left open) would otherwise hold CI until its own timeout.
+const limitMinutes = Number(process.env.CORRAL_TEST_TIMEOUT_MINUTES ?? 45);
+const limit = setTimeout(() => {
+  console.error(`\nThe test run passed ${limitMinutes} minutes: stopping it. A test file's process did not exit.`);
+  child.kill('SIGKILL');
+  process.exit(1);
+}, limitMinutes * 60_000);
+limit.unref();
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -77,14 +77,18 @@ export async function postgresWakeups(options: PostgresWakeupsOptions): Promise<
     })();
     return sending;
   };
-  // One NOTIFY at a time on the sender's connection (pg refuses overlapping queries on one client).
+  // One NOTIFY at a time on the sender's connection (pg refuses overlapping queries on one client). A send queued
+  // behind another runs after close() may have started: it must not open a connection nobody would end.
   let inFlight: Promise<unknown> = Promise.resolve();
   const send = () => {
     timer = undefined;
     last = Date.now();
     inFlight = inFlight
-      .then(() => senderClient())
-      .then((client) => client.query('SELECT pg_notify($1, $2)', [CHANNEL, self]))
+      .then(async () => {
+        if (closed) return;
+        const client = await senderClient();
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, self]);
+      })
       .catch(reset);
   };
 
@@ -99,6 +103,11 @@ export async function postgresWakeups(options: PostgresWakeupsOptions): Promise<
       closed = true;
       clearTimeout(timer);
       clearTimeout(retry);
+      // Let a send under way finish (or its connection attempt settle), so its connection is the one ended below;
+      // bounded, since a database that stopped answering must not hold up a server's shutdown.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([inFlight, new Promise((resolve) => (bound = setTimeout(resolve, 2000)))]);
+      clearTimeout(bound);
       await Promise.all([listener?.end().catch(() => {}), sending?.then((client) => client.end()).catch(() => {})]);
     },
   };
