@@ -7,7 +7,7 @@
  * of one step. Printed per database: completions per second, and the dispatch latency (a sync that hands out a task,
  * from request to reply) at p50 and p99, over every sync and over those sent after a 5 s warm-up, beside the targets.
  *
- *   node --import tsx bench/dispatch.ts [--workers 100] [--tasks 100000] [--batch 1] [--db sqlite,postgres]
+ *   node --import tsx bench/dispatch.ts [--workers 100] [--tasks 100000] [--batch 1] [--db sqlite,postgres] [--statements]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '1' },
     db: { type: 'string', default: 'sqlite,postgres' },
+    /** PostgreSQL: print the statements that took the database's time (pg_stat_statements). */
+    statements: { type: 'boolean', default: false },
   },
 });
 const WORKERS = Number(values.workers);
@@ -119,7 +121,12 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<void> {
       console.log(`postgres: skipped (${missing})`);
       return;
     }
-    const cluster = await startPostgres({ name: 'bench' });
+    const cluster = await startPostgres({
+      name: 'bench',
+      ...(values.statements
+        ? { settings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.max=1000'] }
+        : {}),
+    });
     stopPostgres = () => cluster.stop();
     dbUrl = cluster.url;
   }
@@ -194,11 +201,37 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<void> {
         `submit ${submitMs.toFixed(0)} ms; ` +
         `job ${job.state}, ${job.counts.succeeded}/${job.counts.total} succeeded`,
     );
+    if (values.statements && dbUrl) await printStatements(dbUrl, completed);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await stopPostgres?.();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The statements PostgreSQL spent its time on, per completed task: where the database's CPU went. */
+async function printStatements(dbUrl: string, completed: number): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const { rows } = await client.query<{ calls: string; total: number; mean: number; rows: string; query: string }>(
+      `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, rows, query FROM pg_stat_statements
+       ORDER BY total_exec_time DESC LIMIT 15`,
+    );
+    const all = rows.reduce((sum, r) => sum + r.total, 0);
+    console.log(`  top statements by execution time (${(all / completed).toFixed(3)} ms per task in these):`);
+    for (const r of rows) {
+      const text = r.query.replace(/\s+/g, ' ').slice(0, 110);
+      console.log(
+        `  ${(r.total / completed).toFixed(3).padStart(7)} ms/task ${String(r.calls).padStart(8)} calls ` +
+          `${r.mean.toFixed(3).padStart(7)} ms mean  ${text}`,
+      );
+    }
+  } finally {
+    await client.end();
   }
 }
 

@@ -52,6 +52,8 @@ export interface PostgresCluster {
 export interface StartPostgresOptions {
   /** A label: part of the directory's name, and the name of the database created at start. Default: `corral`. */
   readonly name?: string;
+  /** More server settings (`-c name=value` each), e.g. to load pg_stat_statements for a benchmark. */
+  readonly settings?: readonly string[];
 }
 
 /** The role tests connect as; initdb creates it as the bootstrap superuser. */
@@ -324,6 +326,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         '-c synchronous_commit=off',
         '-c full_page_writes=off',
         '-c max_connections=200',
+        ...(options.settings ?? []).map((setting) => `-c ${setting}`),
       ].join(' ');
       try {
         await runTool(found, 'pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', '60', '-o', settings], directory);
