@@ -28,10 +28,9 @@ describe('work announcements on PostgreSQL', { skip: postgresAvailable() }, () =
   const connections = async () =>
     Number(
       (
-        await admin.query(
-          'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [database],
-        )
+        await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+          database,
+        ])
       ).rows[0].n,
     );
   const settle = async (expected: number) => {
