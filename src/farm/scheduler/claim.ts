@@ -60,9 +60,7 @@ export class ClaimMemo {
     const key = `${allowedSteps.join(',')}|${jobs.join(',')}`;
     let best = this.#best.get(key);
     if (!best) {
-      // Any worker's view (no task kept from it): the same statement with a condition that always holds.
-      const anyWorker = { ...options, workerId: -1, now: Number.MAX_SAFE_INTEGER, avoidMs: 0 };
-      best = bestPriority(db, ...pickArgs(anyWorker, 1)).then((r) => r.rows[0]?.priority);
+      best = bestWaitingPriority(db, allowedSteps, jobs).then((r) => r.rows[0]?.priority ?? undefined);
       this.#best.set(key, best);
     }
     return best;
@@ -220,9 +218,35 @@ function pickQuery(
   return lock ? limited.forUpdate().skipLocked() : limited;
 }
 
-const bestPriority = prepared((db: Db, ...args: PickArgs) => pickQuery(db, ...args).select('t.priority'), {
-  fixed: PICK_FIXED,
-});
+/**
+ * The best priority among jobs with ready tasks a worker of these exclusions may run, from the jobs' and steps'
+ * counters. Reading it from the tasks instead walked, on PostgreSQL, the index entries of every task claimed since
+ * the last vacuum before reaching a ready one (3–10 ms a batch at 600 tasks/s). Tasks a worker is kept from for a
+ * while (`avoid_worker_id`) are not considered: the figure is an upper bound, which at worst moves a worker off its
+ * session one claim early.
+ */
+const bestWaitingPriority = prepared((db: Db, allowedSteps: readonly number[], blockedJobs: readonly number[]) =>
+  db
+    .selectFrom('jobs as j')
+    .select((eb) => eb.fn.max<number | null>('j.priority').as('priority'))
+    .where('j.state', 'in', [sql.lit('queued'), sql.lit('running')])
+    .where('j.ready_count', '>', sql.lit(0))
+    .$if(blockedJobs.length > 0, (q) => q.where('j.id', 'not in', blockedJobs))
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('steps as s')
+          .select(sql.lit(1).as('one'))
+          .whereRef('s.job_id', '=', 'j.id')
+          .where('s.ready_count', '>', sql.lit(0))
+          .where((inner) =>
+            allowedSteps.length > 0
+              ? inner.or([inner('s.host_requirements', 'is', null), inner('s.id', 'in', allowedSteps)])
+              : inner('s.host_requirements', 'is', null),
+          ),
+      ),
+    ),
+);
 const pickIds = prepared((db: Db, ...args: PickArgs) => pickQuery(db, ...args).select('t.id'), { fixed: PICK_FIXED });
 const jobPriority = prepared((db: Db, jobId: number) =>
   db.selectFrom('jobs').select('priority').where('id', '=', jobId),

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
 import { CorralError } from '../../model/errors.js';
 import type {
   Capabilities,
@@ -36,6 +37,9 @@ import { applySyncs, isEmptyReply, retryAssignment, type StepInfo, type SyncOpti
 import { SyncBatcher } from './sync-batcher.js';
 import { taskLost } from './tasks.js';
 import { type Db, HELD_STATES, recordEvent } from './transitions.js';
+
+/** Submissions of at least this many tasks refresh PostgreSQL's statistics of the tasks table. */
+const ANALYZE_AFTER_TASKS = 1000;
 
 export interface FarmOptions {
   /** Database URL (see `openDatabase`). */
@@ -85,6 +89,7 @@ export class Farm {
   readonly #syncs: SyncBatcher;
   /** Each worker's recent host metrics, for the dashboard's charts (memory only: lost on restart). */
   readonly #metricsHistory = new MetricsHistory();
+  #analyzing: Promise<void> | undefined;
 
   private constructor(database: FarmDatabase, options: FarmOptions) {
     this.database = database;
@@ -171,6 +176,7 @@ export class Farm {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    await this.#analyzing;
     await this.#wakeups?.close();
     await this.database.close();
   }
@@ -215,7 +221,26 @@ export class Farm {
     );
     this.#emit({ kind: 'job', jobId: result.jobId });
     this.#announceWork();
+    if (this.database.dialect === 'postgres' && result.taskCount >= ANALYZE_AFTER_TASKS) this.#analyzeTasks();
     return result;
+  }
+
+  /**
+   * Refreshes PostgreSQL's statistics of the tasks table after a large submission, in the background. Until
+   * autovacuum gets to it (a minute or more), the planner believes the table holds a few hundred ready tasks and
+   * reads all of them to find the best one (26 ms with 48,000 ready, against well under 1 ms by the index).
+   */
+  #analyzeTasks(): void {
+    if (this.#analyzing) return;
+    this.#analyzing = sql`ANALYZE tasks`
+      .execute(this.database.db)
+      .then(() => undefined)
+      .catch(() => {
+        // Statistics are an optimisation: autovacuum analyzes the table later anyway.
+      })
+      .finally(() => {
+        this.#analyzing = undefined;
+      });
   }
 
   async #steer<T>(jobId: number, body: (db: Db) => Promise<T>): Promise<T> {
