@@ -144,7 +144,37 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
     assert.equal(await repeat.getAttribute('aria-invalid'), 'true');
     expected.push(...tab.problems.splice(0).filter((p) => /422|400/.test(p)));
 
+    // A template mistake is shown with its line:col, and the button selects that line in the editor.
+    const editor = page.getByLabel('Job template (YAML or JSON)');
+    const broken = FORM_TEMPLATE.replace('  script:\n', '  scirpt:\n');
+    assert.notEqual(broken, FORM_TEMPLATE);
+    await editor.fill(broken);
     await repeat.fill('3');
+    await page.getByRole('button', { name: 'Submit', exact: true }).click();
+    const where = page
+      .getByRole('alert')
+      .getByRole('button', { name: /^line \d+:\d+$/ })
+      .first();
+    await where.waitFor();
+    const line = Number(/line (\d+)/.exec(await where.innerText())![1]);
+    await where.click();
+    const selected = await editor.evaluate((el) => {
+      const area = el as HTMLTextAreaElement;
+      return {
+        focused: document.activeElement === area,
+        text: area.value.slice(area.selectionStart, area.selectionEnd),
+      };
+    });
+    assert.equal(selected.focused, true);
+    // From the issue's column to the end of its line.
+    const lineText = broken.split('\n')[line - 1]!;
+    assert.ok(
+      selected.text.length > 0 && lineText.endsWith(selected.text),
+      `selected '${selected.text}' of '${lineText}'`,
+    );
+    expected.push(...tab.problems.splice(0).filter((p) => /422|400/.test(p)));
+
+    await editor.fill(FORM_TEMPLATE);
     await page.getByRole('button', { name: 'Submit', exact: true }).click();
     await page.waitForURL(/\/jobs\/\d+$/);
     await page.getByRole('heading', { name: 'Greet Ada' }).waitFor();
