@@ -216,6 +216,12 @@ export const PROGRAM: CommandSpec = {
           valueName: 'token',
           description: 'an agent or admin token to register with (default: $CORRAL_TOKEN)',
         },
+        {
+          name: 'token-file',
+          kind: 'string',
+          valueName: 'file',
+          description: 'a file holding that token, kept off the command line (default: $CORRAL_TOKEN_FILE)',
+        },
         { name: 'name', kind: 'string', valueName: 'name', description: "the worker's name (default: the host name)" },
         ...daemonOptions,
       ],
@@ -473,7 +479,10 @@ export async function dispatch(command: ParsedCommand): Promise<number> {
     }
     case 'worker': {
       const { runWorker } = await import('./commands/worker.js');
-      return runWorker({ config: str(options, 'config'), flags: daemonFlags(options, ['server', 'token', 'name']) });
+      return runWorker({
+        config: str(options, 'config'),
+        flags: daemonFlags(options, ['server', 'token', 'tokenFile', 'name']),
+      });
     }
     case 'up': {
       const { runUp } = await import('./commands/up.js');

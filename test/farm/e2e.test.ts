@@ -118,6 +118,12 @@ describe('corral up: a farm on one machine', { timeout: 180_000 }, () => {
     assert.ok(entered >= 1 && entered <= 4, `entered ${entered} times`);
     const workers = JSON.parse((await corral(['workers', '--output', 'json'])).stdout) as { workers: unknown[] };
     assert.equal(workers.workers.length, 2);
+    // The workers found the admin token in its file: no command line (readable by every user) holds it.
+    const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    assert.deepEqual(
+      processesMatching((commandLine) => commandLine.includes(token)),
+      [],
+    );
   });
 
   it('gives the task of a worker killed with SIGKILL to the other, within the worker timeout', async () => {

@@ -27,6 +27,8 @@ export interface UpOptions {
 interface Child {
   readonly name: string;
   args: readonly string[];
+  /** Variables set for it (a value of undefined removes one). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   process?: ChildProcess;
   exited?: Promise<number | null>;
   restarts: number;
@@ -51,10 +53,15 @@ export async function runUp(options: UpOptions): Promise<number> {
   let stopping = false;
   const start = (child: Child) => {
     const log = openSync(join(logs, `${child.name}.out`), 'a', 0o600);
+    const env: NodeJS.ProcessEnv = { ...process.env, CORRAL_EXIT_WITH_STDIN: '1' };
+    for (const [key, value] of Object.entries(child.env ?? {})) {
+      if (value === undefined) delete env[key];
+      else env[key] = value;
+    }
     const proc = spawn(process.execPath, [corralEntry(), ...child.args], {
       detached: true,
       stdio: ['pipe', log, log],
-      env: { ...process.env, CORRAL_EXIT_WITH_STDIN: '1' },
+      env,
     });
     child.process = proc;
     child.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
@@ -105,7 +112,6 @@ export async function runUp(options: UpOptions): Promise<number> {
         'worker',
         '--server',
         ready.url,
-        ...(token ? ['--token', token] : []),
         '--name',
         name,
         '--data-dir',
@@ -114,6 +120,8 @@ export async function runUp(options: UpOptions): Promise<number> {
         join(logs, `worker-${i}.log`),
         ...level,
       ],
+      // The token's file, not the token: a command line is readable by every user of the machine (ps).
+      env: { CORRAL_TOKEN: undefined, CORRAL_TOKEN_FILE: token ? files.adminToken : undefined },
       restarts: 0,
     });
   }
