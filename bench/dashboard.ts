@@ -6,6 +6,7 @@
  * Usage: node --import tsx bench/dashboard.ts [--tasks 100000] [--runs 5]
  */
 import { parseArgs } from 'node:util';
+import { manyTasks } from '../test/farm/server/helpers.js';
 import { launchBrowser, openPage } from '../test/helpers/browser.js';
 import {
   describeScroll,
@@ -22,25 +23,13 @@ const { values } = parseArgs({
 const tasks = Number(values.tasks);
 const runs = Number(values.runs);
 
-const job = (count: number) => `specificationVersion: jobtemplate-2023-09
-name: Frames ${count}
-steps:
-- name: Frames
-  parameterSpace:
-    taskParameterDefinitions:
-    - {name: Frame, type: INT, range: "1-${count}"}
-  script:
-    actions:
-      onRun: {command: echo, args: ["{{Task.Param.Frame}}"]}
-`;
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const farm = await startLocalFarm({ workers: 0 });
 const browser = await launchBrowser();
 try {
-  const small = await farm.client.submitJob({ template: job(10) });
-  const big = await farm.client.submitJob({ template: job(tasks) });
+  const small = await farm.client.submitJob({ template: manyTasks(10, 'Frames 10') });
+  const big = await farm.client.submitJob({ template: manyTasks(tasks, 'Frames') });
   const results: { name: string; cold: OpenFigures[]; warm: OpenFigures[] }[] = [];
   for (const [name, jobId] of [
     ['10 tasks', small.jobId],

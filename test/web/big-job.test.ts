@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { manyTasks } from '../farm/server/helpers.js';
 import { browserSkipReason, launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.js';
 import {
   describeOpen,
@@ -17,17 +18,6 @@ import {
 import { type LocalFarm, startLocalFarm } from '../helpers/farm.js';
 
 const TASKS = 100_000;
-const bigJob = (tasks: number) => `specificationVersion: jobtemplate-2023-09
-name: Big render
-steps:
-- name: Frames
-  parameterSpace:
-    taskParameterDefinitions:
-    - {name: Frame, type: INT, range: "1-${tasks}"}
-  script:
-    actions:
-      onRun: {command: echo, args: ["{{Task.Param.Frame}}"]}
-`;
 
 describe('a 100,000-task job in the dashboard', { skip: browserSkipReason(), timeout: 180_000 }, () => {
   let farm: LocalFarm;
@@ -38,7 +28,7 @@ describe('a 100,000-task job in the dashboard', { skip: browserSkipReason(), tim
   before(async () => {
     // No workers: the tasks stay ready, so the page shows exactly the submitted job.
     [farm, browser] = await Promise.all([startLocalFarm({ workers: 0 }), launchBrowser()]);
-    ({ jobId } = await farm.client.submitJob({ template: bigJob(TASKS) }));
+    ({ jobId } = await farm.client.submitJob({ template: manyTasks(TASKS, 'Big render') }));
     tab = await openPage(browser);
     await watchLongTasks(tab.context);
   });
@@ -86,7 +76,7 @@ describe('a 100,000-task job in the dashboard', { skip: browserSkipReason(), tim
       .getByText('ready')
       .waitFor();
     t.diagnostic(`End key to the last task shown: ${Date.now() - started} ms`);
-    assert.match(await grid.locator(`#task-row-${TASKS - 1}`).innerText(), new RegExp(`Frame=${TASKS}`));
+    assert.match(await grid.locator(`#task-row-${TASKS - 1}`).innerText(), new RegExp(`N=${TASKS}`));
     assert.deepEqual(tab.problems, []);
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { browserSkipReason, launchBrowser, openPage, screenshot, type WatchedPage } from '../helpers/browser.js';
 import { type LocalFarm, startLocalFarm } from '../helpers/farm.js';
 
@@ -82,6 +82,17 @@ steps:
     actions:
       onRun: {command: sh, args: ["-c", "test -e '${marker}' || { echo 'no marker yet' >&2; exit 3; }"]}
 `;
+
+/** Waits until the elements' texts are exactly these (a list refetches: it is briefly empty or stale). */
+async function untilTexts(locator: Locator, expected: readonly string[], ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  let texts = await locator.allInnerTexts();
+  while (JSON.stringify(texts) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    texts = await locator.allInnerTexts();
+  }
+  assert.deepEqual(texts, expected);
+}
 
 const skip = browserSkipReason();
 
@@ -272,14 +283,12 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
     await table.getByRole('link', { name: 'Sleepers' }).waitFor();
     await page.getByRole('checkbox', { name: 'canceled' }).check();
     await page.waitForURL(/state=canceled/);
-    await table.locator('tbody tr').filter({ hasText: 'Greet Ada' }).waitFor({ state: 'detached' });
-    assert.deepEqual(await table.locator('tbody tr a').allInnerTexts(), ['Sleepers']);
+    await untilTexts(table.locator('tbody tr a'), ['Sleepers']);
     await page.getByRole('checkbox', { name: 'canceled' }).uncheck();
     await page.getByRole('searchbox', { name: 'Search jobs' }).fill('Greet');
     await page.getByRole('searchbox', { name: 'Search jobs' }).press('Enter');
     await page.waitForURL(/q=Greet/);
-    await table.locator('tbody tr').filter({ hasText: 'Sleepers' }).waitFor({ state: 'detached' });
-    assert.deepEqual(await table.locator('tbody tr a').allInnerTexts(), ['Greet Ada']);
+    await untilTexts(table.locator('tbody tr a'), ['Greet Ada']);
     await page.getByRole('searchbox', { name: 'Search jobs' }).fill('');
     await page.getByRole('searchbox', { name: 'Search jobs' }).press('Enter');
     await table.getByRole('link', { name: 'Sleepers' }).waitFor();

@@ -231,8 +231,7 @@ export function JobView({ jobId, tab }: { jobId: number; tab: 'tasks' | 'paramet
   };
   const tabLink = (name: typeof tab, label: string) => (
     <a
-      role="tab"
-      aria-selected={tab === name}
+      aria-current={tab === name ? 'page' : undefined}
       href={`/jobs/${jobId}${name === 'tasks' ? '' : `/${name}`}${name === 'tasks' ? location.search : ''}`}
     >
       {label}
@@ -324,13 +323,14 @@ export function JobView({ jobId, tab }: { jobId: number; tab: 'tasks' | 'paramet
         </tbody>
       </table>
 
-      <div class="tabs" role="tablist" aria-label="Job details">
+      {/* Each view has its own address (links, not a tab widget): they can be bookmarked and opened in new tabs. */}
+      <nav class="tabs" aria-label="Job details">
         {tabLink('tasks', 'Tasks')}
         {tabLink('parameters', 'Parameters')}
         {tabLink('template', 'Template')}
-      </div>
+      </nav>
       {tab === 'tasks' ? (
-        <div role="tabpanel" aria-label="Tasks">
+        <section aria-label="Tasks">
           <div class="filters">
             <label>
               <span class="visually-hidden">Step</span>
@@ -354,15 +354,15 @@ export function JobView({ jobId, tab }: { jobId: number; tab: 'tasks' | 'paramet
             </fieldset>
           </div>
           <TaskTable jobId={jobId} step={step} states={states} showStep={job.steps.length > 1} />
-        </div>
+        </section>
       ) : tab === 'parameters' ? (
-        <div role="tabpanel" aria-label="Parameters">
+        <section aria-label="Parameters">
           <Parameters job={job} />
-        </div>
+        </section>
       ) : (
-        <div role="tabpanel" aria-label="Template">
+        <section aria-label="Template">
           <Template jobId={jobId} />
-        </div>
+        </section>
       )}
     </section>
   );
