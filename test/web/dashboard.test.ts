@@ -59,6 +59,15 @@ steps:
         args: ["-c", "for i in $(seq 1 24); do printf '\\\\033[32mtick %s\\\\033[0m done\\\\n' $i; sleep 0.25; done"]
 `;
 
+const LOUD_TEMPLATE = `specificationVersion: jobtemplate-2023-09
+name: Loud
+steps:
+- name: Print
+  script:
+    actions:
+      onRun: {command: sh, args: ["-c", "seq -f 'line %g' 1 12000"]}
+`;
+
 const SLEEP_TEMPLATE = `specificationVersion: jobtemplate-2023-09
 name: Sleepers
 steps:
@@ -233,6 +242,29 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
     const text = readFileSync((await download.path())!, 'utf8');
     assert.match(text, /tick 24 done/);
     assert.doesNotMatch(text, /\x1b/, 'the download is plain text');
+  });
+
+  it('should keep a long log light: the last lines shown, earlier ones on request or when a search finds them', async () => {
+    const { jobId } = await farm.client.submitJob({ template: LOUD_TEMPLATE });
+    const deadline = Date.now() + 60_000;
+    while ((await farm.client.getJob({ jobId })).state !== 'succeeded' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const [task] = (await farm.client.listTasks({ jobId })).tasks;
+    await page.goto(`${farm.url}/jobs/${jobId}/tasks/${task!.id}`);
+    const log = page.getByRole('log');
+    await log.getByText('line 12000', { exact: true }).waitFor();
+    const shown = await log.locator('.log-line').count();
+    assert.ok(shown <= 5000, `${shown} lines in the page`);
+    assert.equal(await log.getByText('line 1', { exact: true }).count(), 0);
+    // A search reaching back brings that part in.
+    await page.getByLabel('Search the log').fill('line 17');
+    await page.getByText(/^1 of \d+$/).waitFor();
+    await log.locator('.log-line.current').filter({ hasText: /^line 17\s*$/ }).waitFor();
+    await page.getByLabel('Search the log').fill('');
+    await log.getByRole('button', { name: /^Show the [\d,]+ earlier lines$/ }).click();
+    await log.getByText('line 1', { exact: true }).waitFor();
+    assert.ok((await log.locator('.log-line').count()) >= 12000);
   });
 
   it('should cancel a running job and show its tasks canceled', async () => {

@@ -21,6 +21,11 @@ interface Line {
 }
 
 const READ_LIMIT = 5000;
+/**
+ * Lines kept in the page, from the end: a task that printed a million lines must not freeze the browser. Search and
+ * download cover every line; a search match further back brings its part of the log in.
+ */
+const SHOWN_LINES = 5000;
 
 function styleOf(style: Style): Record<string, string> | undefined {
   const css: Record<string, string> = {};
@@ -69,6 +74,7 @@ export function LogView({ jobId, taskId }: { jobId: number; taskId: number }) {
   const [follow, setFollow] = useState(true);
   const [query, setQuery] = useState('');
   const [current, setCurrent] = useState(0);
+  const [showAll, setShowAll] = useState(false);
   const box = useRef<HTMLPreElement>(null);
   const cursor = useRef<number | undefined>(undefined);
   const reading = useRef<Promise<void> | undefined>(undefined);
@@ -189,6 +195,7 @@ export function LogView({ jobId, taskId }: { jobId: number; taskId: number }) {
   const ran = task?.startedAt !== undefined ? (task.finishedAt ?? Date.now()) - task.startedAt : undefined;
   const open = task && !['succeeded', 'failed', 'canceled'].includes(task.state);
   const matchSet = new Set(matches);
+  const from = Math.min(showAll ? 0 : Math.max(0, lines.length - SHOWN_LINES), matches[current] ?? lines.length);
 
   return (
     <section aria-labelledby="log-title" class="log-page">
@@ -287,18 +294,26 @@ export function LogView({ jobId, taskId }: { jobId: number; taskId: number }) {
         {loaded && lines.length === 0 ? (
           <span class="muted">{open ? 'No output yet; lines appear here as the task writes them.' : 'No output.'}</span>
         ) : null}
-        {lines.map((line, i) => (
-          <Fragment key={i}>
-            {line.header ? <span class="log-divider">{line.header}</span> : null}
-            <span
-              id={`log-line-${i}`}
-              class={`log-line ${matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : ''}`}
-            >
-              <Highlighted segments={line.segments} query={matchSet.has(i) ? query : ''} />
-              {'\n'}
-            </span>
-          </Fragment>
-        ))}
+        {from > 0 ? (
+          <button type="button" class="link log-earlier" onClick={() => setShowAll(true)}>
+            Show the {from.toLocaleString('en-US')} earlier lines
+          </button>
+        ) : null}
+        {lines.slice(from).map((line, offset) => {
+          const i = from + offset;
+          return (
+            <Fragment key={i}>
+              {line.header ? <span class="log-divider">{line.header}</span> : null}
+              <span
+                id={`log-line-${i}`}
+                class={`log-line ${matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : ''}`}
+              >
+                <Highlighted segments={line.segments} query={matchSet.has(i) ? query : ''} />
+                {'\n'}
+              </span>
+            </Fragment>
+          );
+        })}
       </pre>
     </section>
   );
