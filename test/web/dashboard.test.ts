@@ -260,7 +260,10 @@ describe('the dashboard', { skip, timeout: 240_000 }, () => {
     // A search reaching back brings that part in.
     await page.getByLabel('Search the log').fill('line 17');
     await page.getByText(/^1 of \d+$/).waitFor();
-    await log.locator('.log-line.current').filter({ hasText: /^line 17\s*$/ }).waitFor();
+    await log
+      .locator('.log-line.current')
+      .filter({ hasText: /^line 17\s*$/ })
+      .waitFor();
     await page.getByLabel('Search the log').fill('');
     await log.getByRole('button', { name: /^Show the [\d,]+ earlier lines$/ }).click();
     await log.getByText('line 1', { exact: true }).waitFor();
