@@ -26,6 +26,8 @@ export interface ClaimedTask {
   readonly parameters: string;
   readonly attempts: number;
   readonly session_id: number | null;
+  /** When it became ready (ms; PostgreSQL's driver returns a bigint as text). */
+  readonly ready_at: number | string;
 }
 
 export interface ClaimOptions {
@@ -252,7 +254,7 @@ const jobPriority = prepared((db: Db, jobId: number) =>
   db.selectFrom('jobs').select('priority').where('id', '=', jobId),
 );
 
-const CLAIMED_COLUMNS = ['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id'] as const;
+const CLAIMED_COLUMNS = ['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id', 'ready_at'] as const;
 const claimSet = (workerId: number, now: number, sessionId: number | null) => ({
   state: 'assigned',
   worker_id: workerId,

@@ -79,7 +79,10 @@ export class Farm {
   readonly #options: {
     -readonly [K in keyof Omit<FarmOptions, 'limits' | 'now'>]-?: NonNullable<FarmOptions[K]>;
   } & { limits: SubmitLimits; now: () => number };
-  /** Emits `work` when tasks may have become ready, and `change` with a {@link FarmChange}. */
+  /**
+   * Emits `work` when tasks may have become ready, `change` with a {@link FarmChange}, and `dispatched` with how long
+   * each task just handed out had waited since it became ready (ms; committed assignments only).
+   */
   readonly events = new EventEmitter();
   #exclusions: { at: number; value: Promise<FarmExclusions> } | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -591,7 +594,9 @@ export class Farm {
    * @throws {CorralError} `CORRAL_E_NOT_FOUND` for an unknown worker; `CORRAL_E_CONFLICT` for a stale sequence.
    */
   async sync(workerId: number, request: SyncRequest, signal?: AbortSignal): Promise<SyncReply> {
-    const reply = await this.#syncs.submit(workerId, request);
+    const applied = await this.#syncs.submit(workerId, request);
+    const reply = applied.reply;
+    if (applied.waitedMs) this.events.emit('dispatched', applied.waitedMs);
     // A new sample is news for the dashboard's charts (at most one per worker every 5 s).
     if (request.metrics && this.#metricsHistory.record(workerId, request.metrics, this.#options.now())) {
       this.#emit({ kind: 'worker', workerId });
@@ -604,9 +609,10 @@ export class Farm {
       const woken = await this.#waitForWork(workerId, deadline - Date.now(), signal);
       if (!woken) break;
       const retried = await this.transaction((db) => retryAssignment(db, workerId, request, this.#syncOptions()));
-      if (retried && !isEmptyReply(retried)) {
-        this.#afterSync(workerId, request, retried);
-        return retried;
+      if (retried && !isEmptyReply(retried.reply)) {
+        if (retried.waitedMs) this.events.emit('dispatched', retried.waitedMs);
+        this.#afterSync(workerId, request, retried.reply);
+        return retried.reply;
       }
       const worker = await this.db
         .selectFrom('workers')

@@ -7,8 +7,8 @@
  * hold two syncs of one worker. When a batch fails as a whole (a database error, a deadlock between servers), its
  * syncs are applied again one by one, so one bad sync costs only itself.
  */
-import type { SyncReply, SyncRequest } from '../api/types.js';
-import type { SyncOutcome } from './sync.js';
+import type { SyncRequest } from '../api/types.js';
+import type { SyncApplied, SyncOutcome } from './sync.js';
 
 export interface SyncBatcherOptions {
   /** Batches run at once: 1 for SQLite (one writer), a few for PostgreSQL (claims skip each other's locked rows). */
@@ -25,7 +25,7 @@ export interface QueuedSync {
 }
 
 interface Waiting extends QueuedSync {
-  readonly resolve: (reply: SyncReply) => void;
+  readonly resolve: (applied: SyncApplied) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -38,7 +38,7 @@ export class SyncBatcher {
   constructor(private readonly options: SyncBatcherOptions) {}
 
   /** Applies a sync with the next batch; resolves with its reply, or rejects with why it was refused. */
-  submit(workerId: number, request: SyncRequest): Promise<SyncReply> {
+  submit(workerId: number, request: SyncRequest): Promise<SyncApplied> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ workerId, request, resolve, reject });
       this.#schedule();
@@ -99,7 +99,7 @@ export class SyncBatcher {
     }
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
-      if ('reply' in outcome) item.resolve(outcome.reply);
+      if ('reply' in outcome) item.resolve(outcome);
       else item.reject(outcome.error);
     });
   }

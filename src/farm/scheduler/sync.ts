@@ -114,7 +114,12 @@ export interface SyncItem {
 }
 
 /** What became of one sync of a batch: its reply, or why it was refused (nothing of it was applied then). */
-export type SyncOutcome = { readonly reply: SyncReply } | { readonly error: CorralError };
+/** A sync applied: its reply, and how long each task it was given had waited since it became ready (ms). */
+export interface SyncApplied {
+  readonly reply: SyncReply;
+  readonly waitedMs?: readonly number[];
+}
+export type SyncOutcome = SyncApplied | { readonly error: CorralError };
 
 /** One sync on its way through {@link applySyncs}. */
 interface Pending {
@@ -125,6 +130,8 @@ interface Pending {
   readonly patch: WorkerPatch;
   readonly wantsWork: boolean;
   reply: SyncReply;
+  /** Dispatch waits of the tasks given (see {@link SyncApplied}). */
+  readonly waitedMs: number[];
 }
 
 /**
@@ -217,7 +224,17 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
       if (!p.wantsWork || p.reply.assignments.length >= p.request.wantWork) continue;
       changes.actor = p.actor;
       const rest = { ...p.request, wantWork: p.request.wantWork - p.reply.assignments.length };
-      const extra = await assign(changes, p.worker, rest, p.capabilities, options, p.reply.assignments);
+      const extra = await assign(
+        changes,
+        p.worker,
+        rest,
+        p.capabilities,
+        options,
+        p.reply.assignments,
+        undefined,
+        undefined,
+        p.waitedMs,
+      );
       if (extra.length > 0) {
         p.reply = { ...p.reply, assignments: [...p.reply.assignments, ...extra] };
         more = true;
@@ -232,7 +249,9 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
     );
   }
 
-  return outcomes.map((o) => ('worker' in o ? { reply: o.reply } : o));
+  return outcomes.map((o) =>
+    'worker' in o ? { reply: o.reply, ...(o.waitedMs.length > 0 ? { waitedMs: o.waitedMs } : {}) } : o,
+  );
 }
 
 /** Applies one sync's report and claims its work; its counters are left to the batch's flush. */
@@ -275,7 +294,8 @@ async function applyReport(
       now,
     });
   }
-  const sync = { worker, request, actor, capabilities, patch, wantsWork: false };
+  const waitedMs: number[] = [];
+  const sync = { worker, request, actor, capabilities, patch, wantsWork: false, waitedMs };
 
   // A worker the server declared lost: what it holds was given to others. It drops everything and starts clean.
   if (worker.state === 'lost')
@@ -297,7 +317,7 @@ async function applyReport(
   const drain = worker.drain_requested === 1;
   const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
   const assignments = wantsWork
-    ? await assign(changes, worker, request, capabilities, options, [], batch.sessions, batch.memo)
+    ? await assign(changes, worker, request, capabilities, options, [], batch.sessions, batch.memo, waitedMs)
     : [];
   return {
     ...sync,
@@ -329,17 +349,19 @@ export async function retryAssignment(
   workerId: number,
   request: SyncRequest,
   options: SyncOptions,
-): Promise<SyncReply | undefined> {
+): Promise<SyncApplied | undefined> {
   const worker = await db.selectFrom('workers').selectAll().where('id', '=', workerId).executeTakeFirst();
   if (!worker || worker.sync_seq !== request.seq || worker.state === 'lost' || worker.drain_requested) return undefined;
   const stored = worker.sync_reply ? (JSON.parse(worker.sync_reply) as SyncReply) : undefined;
-  if (!stored || !isEmptyReply(stored)) return stored;
+  if (!stored || !isEmptyReply(stored)) return stored ? { reply: stored } : undefined;
   const capabilities = JSON.parse(worker.capabilities) as Capabilities;
   const changes = changesFor(db, options.now, `worker:${worker.name}`);
-  const assignments = await assign(changes, worker, request, capabilities, options);
+  const waitedMs: number[] = [];
+  const assignments = await assign(changes, worker, request, capabilities, options, [], undefined, undefined, waitedMs);
   await changes.flush();
   if (assignments.length === 0) return undefined;
-  return store(db, worker, { ...stored, assignments }, { state: 'busy', last_seen: options.now });
+  const reply = await store(db, worker, { ...stored, assignments }, { state: 'busy', last_seen: options.now });
+  return { reply, waitedMs };
 }
 
 async function store(db: Db, worker: WorkerRow, reply: SyncReply, patch: WorkerPatch): Promise<SyncReply> {
@@ -548,6 +570,8 @@ async function assign(
   earlier: readonly Assignment[] = [],
   open?: OpenSessions,
   memo: ClaimMemo = new ClaimMemo(),
+  /** Receives each claimed task's wait since it became ready (ms). */
+  waitedMs?: number[],
 ): Promise<Assignment[]> {
   const { db } = changes;
   const sessions = open ?? (await openSessions(db, [{ worker, request }]));
@@ -572,6 +596,7 @@ async function assign(
   for (const a of earlier)
     if (!sessionsByJob.has(a.jobId)) sessionsByJob.set(a.jobId, { id: a.sessionId, isNew: false });
   for (const task of claimed) {
+    waitedMs?.push(Math.max(0, options.now - Number(task.ready_at)));
     let session = sessionsByJob.get(task.job_id);
     if (!session) {
       const created = await db

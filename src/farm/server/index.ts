@@ -190,6 +190,7 @@ export function createFarmServer(options: FarmServerOptions): FarmServer {
   const connections = trackConnections(app.server);
   app.addHook('preClose', async () => {
     closing.abort();
+    ctx.metrics.close();
     ctx.streams.closeAll();
     connections.closeWhenIdle();
   });

@@ -8,15 +8,15 @@
  * `long_poll`: look at `long_poll="false"` for the cost of the work itself).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { JOB_STATES, type SyncReply, TASK_STATES, WORKER_STATES } from '../api/types.js';
+import { JOB_STATES, TASK_STATES, WORKER_STATES } from '../api/types.js';
 import type { Farm } from '../scheduler/farm.js';
 
 export interface ServerMetrics {
   readonly registry: Registry;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   observeSync(seconds: number, longPoll: boolean): void;
-  /** Records how long the reply's assignments waited ready (a retried sync's same reply is counted once). */
-  observeAssignments(reply: SyncReply): void;
+  /** Stops listening to the farm (the server is closing). */
+  close(): void;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -104,8 +104,12 @@ export function createMetrics(farm: Farm): ServerMetrics {
     registers: [registry],
   });
 
-  // Assignments already measured (a retried sync gets the same stored reply); bounded, oldest forgotten first.
-  const seen = new Set<string>();
+  // The scheduler reports each committed assignment's wait with the claim itself (no query of its own; a retried
+  // sync's stored reply claims nothing, so it is not counted again).
+  const onDispatched = (waitedMs: readonly number[]) => {
+    for (const ms of waitedMs) dispatch.observe(ms / 1000);
+  };
+  farm.events.on('dispatched', onDispatched);
   return {
     registry,
     observeRequest(method, route, status, seconds) {
@@ -115,27 +119,8 @@ export function createMetrics(farm: Farm): ServerMetrics {
     observeSync(seconds, longPoll) {
       sync.observe({ long_poll: String(longPoll) }, seconds);
     },
-    observeAssignments(reply) {
-      const fresh = reply.assignments.filter((a) => !seen.has(`${a.taskId}:${a.attempt}`));
-      if (fresh.length === 0) return;
-      for (const a of fresh) seen.add(`${a.taskId}:${a.attempt}`);
-      while (seen.size > 10_000) seen.delete(seen.values().next().value!);
-      const now = Date.now();
-      farm.db
-        .selectFrom('tasks')
-        .select(['id', 'ready_at'])
-        .where(
-          'id',
-          'in',
-          fresh.map((a) => a.taskId),
-        )
-        .execute()
-        .then((rows) => {
-          for (const row of rows) dispatch.observe(Math.max(0, now - Number(row.ready_at)) / 1000);
-        })
-        .catch(() => {
-          // A metric is not worth failing or logging a sync over.
-        });
+    close() {
+      farm.events.off('dispatched', onDispatched);
     },
   };
 }

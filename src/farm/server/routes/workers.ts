@@ -86,7 +86,6 @@ export const workerRoutes = [
           gone ? AbortSignal.any([gone.signal, ctx.closing]) : undefined,
         );
         ctx.metrics.observeSync((performance.now() - started) / 1000, waits);
-        ctx.metrics.observeAssignments(result);
         return result;
       } finally {
         if (gone) reply.raw.off('close', onClose);
