@@ -11,7 +11,7 @@
  * inside the UPDATE, and the UPDATE re-checks `state = 'ready'`, so two claimers never get the same task. On
  * SQLite the single writer serialises claims.
  */
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Capabilities, HostRequirements } from '../api/types.js';
 import type { Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
@@ -57,8 +57,8 @@ export class ClaimMemo {
   readonly #best = new Map<string, Promise<number | undefined>>();
   readonly #jobs = new Map<number, Promise<number | undefined>>();
 
-  best(db: Db, options: ClaimOptions): Promise<number | undefined> {
-    const { allowedSteps, jobs } = options.exclusions;
+  best(db: Db, exclusions: Exclusions): Promise<number | undefined> {
+    const { allowedSteps, jobs } = exclusions;
     const key = `${allowedSteps.join(',')}|${jobs.join(',')}`;
     let best = this.#best.get(key);
     if (!best) {
@@ -138,47 +138,193 @@ export function exclusionsOf(farm: FarmExclusions, workerId: number, capabilitie
   };
 }
 
+/** One worker's part in a claim for several (see {@link claimTasksFor}). */
+export interface ClaimRequest {
+  readonly workerId: number;
+  /** Who the events name (`worker:<name>`). */
+  readonly actor: string;
+  /** The worker's open session, to be kept on (its tasks are claimed into it). */
+  readonly session?: { readonly id: number; readonly jobId: number; readonly envKey: string };
+  readonly max: number;
+  readonly exclusions: Exclusions;
+}
+
+/** What the claims of one batch share. */
+export interface ClaimShared {
+  /** The steps of a job with the given environments, in order (they never change; the caller caches them). */
+  readonly sessionSteps: (jobId: number, envKey: string) => Promise<readonly number[]>;
+  readonly now: number;
+  /** How long a task that failed on a worker is kept from it (others get it first). */
+  readonly avoidMs: number;
+  readonly dialect: Dialect;
+  readonly memo: ClaimMemo;
+}
+
 /** Claims up to `max` tasks for a worker; returns them in the order they should run. */
 export async function claimTasks(changes: Changes, options: ClaimOptions): Promise<ClaimedTask[]> {
+  const claimed = await claimTasksFor(
+    changes,
+    [
+      {
+        workerId: options.workerId,
+        actor: changes.actor,
+        ...(options.session ? { session: options.session } : {}),
+        max: options.max,
+        exclusions: options.exclusions,
+      },
+    ],
+    options,
+  );
+  return claimed.get(options.workerId) ?? [];
+}
+
+const exclusionsKey = (e: Exclusions) => `${e.allowedSteps.join(',')}|${e.jobs.join(',')}`;
+
+/** Whether a worker stays on its session: nothing of higher priority waits and it is not blocked from the job. */
+async function keepsSession(db: Db, request: ClaimRequest, memo: ClaimMemo): Promise<boolean> {
+  if (!request.session || request.exclusions.jobs.includes(request.session.jobId)) return false;
+  const best = await memo.best(db, request.exclusions);
+  if (best === undefined) return false;
+  const job = await memo.jobPriority(db, request.session.jobId);
+  return job !== undefined && job >= best;
+}
+
+/**
+ * Claims work for the workers of one batch of syncs, with two statements per group of workers that may run the same
+ * tasks rather than one per worker: the ready tasks are picked for the whole group (best first; on PostgreSQL locked,
+ * skipping rows other transactions hold), then handed out in the workers' order by one UPDATE from a list of
+ * (task, worker, session). Workers on a session first get their session's steps' tasks, in task order; then every
+ * worker still wanting gets the best the farm has for it. A task kept from a worker after failing on it
+ * (`avoid_worker_id`) is left out of a group's pick while that worker is in the group, so it goes to a worker of
+ * another batch (or to anyone once the wait is over).
+ * @returns each worker's tasks, in the order they should run.
+ */
+export async function claimTasksFor(
+  changes: Changes,
+  requests: readonly ClaimRequest[],
+  shared: ClaimShared,
+): Promise<Map<number, ClaimedTask[]>> {
   const { db } = changes;
-  const claimed: ClaimedTask[] = [];
-  if (options.max <= 0) return claimed;
-  if (options.session) {
-    // Keep the worker on its session unless something of higher priority waits. A job's tasks share its priority,
-    // so the session's steps are walked one by one in task order (an index range each, however large the step).
-    const best = await options.memo.best(db, options);
-    const job = best === undefined ? undefined : await options.memo.jobPriority(db, options.session.jobId);
-    if (
-      best !== undefined &&
-      job !== undefined &&
-      job >= best &&
-      !options.exclusions.jobs.includes(options.session.jobId)
-    ) {
-      for (const stepId of await options.sessionSteps(options.session.jobId, options.session.envKey)) {
-        if (claimed.length >= options.max) break;
-        claimed.push(...(await claim(db, options, options.max - claimed.length, stepId, options.session.id)));
-      }
+  const claimed = new Map<number, ClaimedTask[]>(requests.map((r) => [r.workerId, []]));
+  const wants = (r: ClaimRequest) => Math.max(0, r.max - claimed.get(r.workerId)!.length);
+  const groups = <K>(members: readonly ClaimRequest[], keyOf: (r: ClaimRequest) => K) => {
+    const byKey = new Map<K, ClaimRequest[]>();
+    for (const r of members) {
+      const key = keyOf(r);
+      const group = byKey.get(key);
+      if (group) group.push(r);
+      else byKey.set(key, [r]);
+    }
+    return [...byKey.values()];
+  };
+
+  // Sessions first: a job's tasks share its priority, so its steps are walked one by one in task order.
+  const onSessions: ClaimRequest[] = [];
+  for (const r of requests) if (wants(r) > 0 && (await keepsSession(db, r, shared.memo))) onSessions.push(r);
+  for (const group of groups(
+    onSessions,
+    (r) => `${r.session!.jobId}|${r.session!.envKey}|${exclusionsKey(r.exclusions)}`,
+  )) {
+    const { jobId, envKey } = group[0]!.session!;
+    for (const stepId of await shared.sessionSteps(jobId, envKey)) {
+      const members = group.filter((r) => wants(r) > 0);
+      if (members.length === 0) break;
+      await claimGroup(db, members, wants, claimed, shared, stepId);
     }
   }
-  if (claimed.length < options.max) claimed.push(...(await claim(db, options, options.max - claimed.length)));
-  for (const task of claimed) {
-    changes.count(task.job_id, task.step_id, 'ready', 'assigned', 1);
-    changes.event({
-      kind: 'task',
-      subjectId: task.id,
-      jobId: task.job_id,
-      from: 'ready',
-      to: 'assigned',
-      actor: changes.actor,
-      now: changes.now,
-    });
+  // Then the best of the farm for whoever still wants work.
+  const rest = requests.filter((r) => wants(r) > 0);
+  for (const group of groups(rest, (r) => exclusionsKey(r.exclusions))) {
+    await claimGroup(db, group, wants, claimed, shared);
+  }
+
+  for (const r of requests) {
+    for (const task of claimed.get(r.workerId)!) {
+      changes.count(task.job_id, task.step_id, 'ready', 'assigned', 1);
+      changes.event({
+        kind: 'task',
+        subjectId: task.id,
+        jobId: task.job_id,
+        from: 'ready',
+        to: 'assigned',
+        actor: r.actor,
+        now: changes.now,
+      });
+    }
   }
   return claimed;
 }
 
-/** Which ready tasks a worker may take, as a statement's arguments (see {@link prepared}). */
+/** Picks ready tasks for a group of workers of the same exclusions and hands them out in the workers' order. */
+async function claimGroup(
+  db: Db,
+  members: readonly ClaimRequest[],
+  wants: (r: ClaimRequest) => number,
+  claimed: Map<number, ClaimedTask[]>,
+  shared: ClaimShared,
+  stepId?: number,
+): Promise<void> {
+  const total = members.reduce((sum, r) => sum + wants(r), 0);
+  if (total === 0) return;
+  const { exclusions } = members[0]!;
+  const readyBefore = shared.now - shared.avoidMs;
+  const picked = (
+    await pickIds(
+      db,
+      members.map((r) => r.workerId),
+      readyBefore,
+      exclusions.allowedSteps,
+      exclusions.jobs,
+      stepId !== undefined,
+      stepId ?? 0,
+      // Several workers: some picked tasks may be kept from the one whose turn it is; a few more make up for them.
+      members.length === 1 ? total : total + Math.min(total, 16),
+      shared.dialect === 'postgres',
+    )
+  ).rows;
+  if (picked.length === 0) return;
+  // The plan: (task, worker, session) in pick order, each task to the first worker (in the batch's order) that
+  // wants more and is not kept from it; a task kept from every worker still wanting stays ready.
+  const left = new Map(members.map((r) => [r.workerId, wants(r)]));
+  const plan: (number | null)[] = [];
+  const order = new Map<number, number>();
+  for (const task of picked) {
+    const keptFrom = Number(task.ready_at) >= readyBefore ? task.avoid_worker_id : null;
+    const taker = members.find((r) => left.get(r.workerId)! > 0 && r.workerId !== keptFrom);
+    if (!taker) {
+      if (members.every((r) => left.get(r.workerId) === 0)) break;
+      continue;
+    }
+    left.set(taker.workerId, left.get(taker.workerId)! - 1);
+    order.set(task.id, order.size);
+    plan.push(task.id, taker.workerId, stepId !== undefined ? taker.session!.id : null);
+  }
+  if (plan.length === 0) return;
+  let rows: (ClaimedTask & { worker_id: number | string | null })[] = [];
+  if (shared.dialect === 'postgres') {
+    rows = (await claimPlanned(db, plan, shared.now)).rows;
+  } else {
+    // SQLite: an update by key per worker measured faster than one update from a VALUES list (and costs no round
+    // trip: SQLite runs in the server's process).
+    for (let i = 0; i < plan.length; ) {
+      const [workerId, sessionId] = [plan[i + 1] as number, plan[i + 2]];
+      const ids: number[] = [];
+      for (; i < plan.length && plan[i + 1] === workerId; i += 3) ids.push(plan[i] as number);
+      rows.push(...(await claimIds(db, ids, workerId, shared.now, sessionId ?? null)).rows);
+    }
+  }
+  // Rows come back in no particular order: put them back in pick order (the order they should run).
+  rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+  for (const row of rows) {
+    const { worker_id, ...task } = row;
+    claimed.get(Number(worker_id))!.push(task);
+  }
+}
+
+/** Which ready tasks a group of workers may take, as a statement's arguments (see {@link prepared}). */
 type PickArgs = [
-  workerId: number,
+  /** The group's workers (for one, the tasks kept from it are left out; see {@link claimGroup}). */
+  workerIds: readonly number[],
   readyBefore: number,
   allowedSteps: readonly number[],
   blockedJobs: readonly number[],
@@ -192,20 +338,23 @@ type PickArgs = [
 ];
 const PICK_FIXED = [4, 6, 7];
 
-/** The ready tasks a worker may take, best first: of one step (in task order), or of the whole farm. */
+/** The ready tasks a group of workers may take, best first: of one step (in task order), or of the whole farm. */
 function pickQuery(
   db: Db,
-  ...[workerId, readyBefore, allowedSteps, blockedJobs, byStep, stepId, limit, lock]: PickArgs
+  ...[workerIds, readyBefore, allowedSteps, blockedJobs, byStep, stepId, limit, lock]: PickArgs
 ) {
   const query = db
     .selectFrom('tasks as t')
     .where('t.state', '=', sql.lit('ready'))
-    .where((eb) =>
-      eb.or([
-        eb('t.avoid_worker_id', 'is', null),
-        eb('t.avoid_worker_id', '<>', workerId),
-        eb('t.ready_at', '<', readyBefore),
-      ]),
+    // One worker: the tasks kept from it are left out here. Several: they are picked, and given to the others.
+    .$if(workerIds.length === 1, (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb('t.avoid_worker_id', 'is', null),
+          eb('t.avoid_worker_id', '<>', workerIds[0]!),
+          eb('t.ready_at', '<', readyBefore),
+        ]),
+      ),
     )
     .where((eb) =>
       allowedSteps.length > 0
@@ -219,6 +368,11 @@ function pickQuery(
   const limited = ordered.limit(literalLimit(limit));
   return lock ? limited.forUpdate().skipLocked() : limited;
 }
+
+const pickIds = prepared(
+  (db: Db, ...args: PickArgs) => pickQuery(db, ...args).select(['t.id', 't.avoid_worker_id', 't.ready_at']),
+  { fixed: PICK_FIXED },
+);
 
 /**
  * The best priority among jobs with ready tasks a worker of these exclusions may run, from the jobs' and steps'
@@ -249,58 +403,52 @@ const bestWaitingPriority = prepared((db: Db, allowedSteps: readonly number[], b
       ),
     ),
 );
-const pickIds = prepared((db: Db, ...args: PickArgs) => pickQuery(db, ...args).select('t.id'), { fixed: PICK_FIXED });
 const jobPriority = prepared((db: Db, jobId: number) =>
   db.selectFrom('jobs').select('priority').where('id', '=', jobId),
 );
 
-const CLAIMED_COLUMNS = ['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id', 'ready_at'] as const;
-const claimSet = (workerId: number, now: number, sessionId: number | null) => ({
-  state: 'assigned',
-  worker_id: workerId,
-  attempts: sql<number>`attempts + 1`,
-  updated_at: now,
-  progress: null,
-  status_message: null,
-  fail_message: null,
-  exit_code: null,
-  started_at: null,
-  finished_at: null,
-  session_id: sessionId,
+/**
+ * Claims the planned tasks that are still ready, each for its worker and session: an UPDATE from a VALUES list of
+ * (task, worker, session), the same SQL on SQLite and PostgreSQL. On PostgreSQL the rows were locked by the pick; on
+ * SQLite its single writer ran the pick in the same transaction.
+ */
+const claimPlanned = prepared((db: Db, plan: readonly (number | null)[], now: number) => {
+  const rows: RawBuilder<unknown>[] = [];
+  for (let i = 0; i < plan.length; i += 3) {
+    rows.push(sql`(cast(${plan[i]} as bigint), cast(${plan[i + 1]} as bigint), cast(${plan[i + 2]} as bigint))`);
+  }
+  const query = sql<ClaimedTask & { worker_id: number | string }>`update tasks set state = ${sql.lit('assigned')},
+    worker_id = v.column2, session_id = v.column3, attempts = tasks.attempts + 1, updated_at = ${now},
+    progress = null, status_message = null, fail_message = null, exit_code = null, started_at = null,
+    finished_at = null
+    from (values ${sql.join(rows)}) as v
+    where tasks.id = v.column1 and tasks.state = ${sql.lit('ready')}
+    returning tasks.id, tasks.job_id, tasks.step_id, tasks.idx, tasks.parameters, tasks.attempts, tasks.session_id,
+      tasks.ready_at, tasks.worker_id`;
+  return { compile: () => query.compile(db) };
 });
-/** Claims the tasks of the given ids that are still ready (SQLite: the ids were picked in the same transaction). */
+
+/** Claims the tasks of the given ids that are still ready for one worker (SQLite, see {@link claimGroup}). */
 const claimIds = prepared((db: Db, ids: readonly number[], workerId: number, now: number, sessionId: number | null) =>
   db
     .updateTable('tasks')
-    .set(claimSet(workerId, now, sessionId))
+    .set({
+      state: 'assigned',
+      worker_id: workerId,
+      attempts: sql<number>`attempts + 1`,
+      updated_at: now,
+      progress: null,
+      status_message: null,
+      fail_message: null,
+      exit_code: null,
+      started_at: null,
+      finished_at: null,
+      session_id: sessionId,
+    })
     .where('id', 'in', ids)
     .where('state', '=', sql.lit('ready'))
-    .returning(CLAIMED_COLUMNS),
+    .returning(['id', 'job_id', 'step_id', 'idx', 'parameters', 'attempts', 'session_id', 'ready_at', 'worker_id']),
 );
-/** Picks and claims in one statement (PostgreSQL: the picked rows are locked, others' locked rows skipped). */
-const claimPicked = prepared(
-  (db: Db, workerId: number, now: number, sessionId: number | null, ...pick: PickArgs) =>
-    db
-      .updateTable('tasks')
-      .set(claimSet(workerId, now, sessionId))
-      .where('id', 'in', pickQuery(db, ...pick).select('t.id'))
-      .where('state', '=', sql.lit('ready'))
-      .returning(CLAIMED_COLUMNS),
-  { fixed: PICK_FIXED.map((i) => i + 3) },
-);
-
-function pickArgs(options: ClaimOptions, limit: number, stepId?: number): PickArgs {
-  return [
-    options.workerId,
-    options.now - options.avoidMs,
-    options.exclusions.allowedSteps,
-    options.exclusions.jobs,
-    stepId !== undefined,
-    stepId ?? 0,
-    limit,
-    options.dialect === 'postgres',
-  ];
-}
 
 /**
  * A LIMIT written into the statement: SQLite walks an index in order and stops at a literal limit, but with a bound
@@ -309,22 +457,4 @@ function pickArgs(options: ClaimOptions, limit: number, stepId?: number): PickAr
 function literalLimit(n: number) {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`bad limit ${n}`);
   return sql.lit(n);
-}
-
-async function claim(
-  db: Db,
-  options: ClaimOptions,
-  max: number,
-  stepId?: number,
-  sessionId?: number,
-): Promise<ClaimedTask[]> {
-  const pick = pickArgs(options, max, stepId);
-  if (options.dialect === 'postgres') {
-    return (await claimPicked(db, options.workerId, options.now, sessionId ?? null, ...pick)).rows;
-  }
-  // SQLite (one writer, so nothing changes between the two statements): the ids first, then an update by key, which
-  // measured several times faster than SQLite's update over an IN (subquery … LIMIT).
-  const ids = (await pickIds(db, ...pick)).rows.map((t) => t.id);
-  if (ids.length === 0) return [];
-  return (await claimIds(db, ids, options.workerId, options.now, sessionId ?? null)).rows;
 }

@@ -16,7 +16,7 @@ import type { Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 import type { TaskRow, WorkerRow } from '../store/schema.js';
 import { normaliseCapabilities } from './capabilities.js';
-import { ClaimMemo, claimTasks, type Exclusions } from './claim.js';
+import { type ClaimedTask, ClaimMemo, type ClaimRequest, claimTasks, claimTasksFor, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
 import { taskFinished, taskLost, taskStarted } from './tasks.js';
 import { type Changes, type Db, HELD_STATES } from './transitions.js';
@@ -194,6 +194,7 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
     pending.push(sync);
     outcomes[i] = sync;
   }
+  await claimForBatch(changes, pending, options, sessions, memo);
 
   // Replies are stored before the counters are written: on PostgreSQL a job's counter rows stay locked from their
   // update to the commit, and other batches wait for them, so that update comes last.
@@ -316,13 +317,11 @@ async function applyReport(
 
   const drain = worker.drain_requested === 1;
   const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
-  const assignments = wantsWork
-    ? await assign(changes, worker, request, capabilities, options, [], batch.sessions, batch.memo, waitedMs)
-    : [];
+  // Work is claimed for the whole batch afterwards (claimForBatch).
   return {
     ...sync,
     wantsWork,
-    reply: { ...EMPTY_REPLY(request.seq, options.idleSyncMs), assignments, cancel, drain },
+    reply: { ...EMPTY_REPLY(request.seq, options.idleSyncMs), assignments: [], cancel, drain },
   };
 }
 
@@ -590,6 +589,65 @@ async function assign(
     exclusions: await options.exclusions(db, worker.id, capabilities),
     memo,
   });
+  return toAssignments(db, worker, claimed, openSession, earlier, options, waitedMs);
+}
+
+/**
+ * Claims work for every sync of a batch that wants some, in as few statements as the workers' differences allow
+ * (see `claimTasksFor`), and turns each worker's tasks into its assignments.
+ */
+async function claimForBatch(
+  changes: Changes,
+  pending: readonly Pending[],
+  options: SyncOptions,
+  sessions: OpenSessions,
+  memo: ClaimMemo,
+): Promise<void> {
+  const { db } = changes;
+  const wanting = pending.filter((p) => p.wantsWork);
+  if (wanting.length === 0) return;
+  const requests: ClaimRequest[] = [];
+  for (const p of wanting) {
+    const open = p.request.session ? sessions.get(p.request.session.id) : undefined;
+    requests.push({
+      workerId: p.worker.id,
+      actor: p.actor,
+      ...(p.request.session && open
+        ? { session: { id: open.id, jobId: p.request.session.jobId, envKey: p.request.session.envKey } }
+        : {}),
+      max: Math.min(p.request.wantWork, 16),
+      exclusions: await options.exclusions(db, p.worker.id, p.capabilities),
+    });
+  }
+  const claimed = await claimTasksFor(changes, requests, {
+    sessionSteps: (jobId, envKey) => options.sessionSteps(db, jobId, envKey),
+    now: options.now,
+    avoidMs: options.avoidMs,
+    dialect: options.dialect,
+    memo,
+  });
+  for (const p of wanting) {
+    const tasks = claimed.get(p.worker.id) ?? [];
+    if (tasks.length === 0) continue;
+    const open = p.request.session ? sessions.get(p.request.session.id) : undefined;
+    const assignments = await toAssignments(db, p.worker, tasks, open, [], options, p.waitedMs);
+    p.reply = { ...p.reply, assignments };
+  }
+}
+
+/**
+ * A worker's claimed tasks as assignments: each in the worker's session for its job (opened here when it has none,
+ * and then carrying the job's spec), with its step's facts.
+ */
+async function toAssignments(
+  db: Db,
+  worker: WorkerRow,
+  claimed: readonly ClaimedTask[],
+  openSession: { readonly id: number; readonly job_id: number } | undefined,
+  earlier: readonly Assignment[],
+  options: SyncOptions,
+  waitedMs: number[] | undefined,
+): Promise<Assignment[]> {
   const assignments: Assignment[] = [];
   const sessionsByJob = new Map<number, { id: number; isNew: boolean }>();
   if (openSession) sessionsByJob.set(openSession.job_id, { id: openSession.id, isNew: false });

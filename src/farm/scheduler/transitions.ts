@@ -165,9 +165,12 @@ export class Changes {
     this.#failed.clear();
     const toSettle = new Set<number>(failed);
     for (const [stepId, { jobId, deltas }] of steps) {
+      // Moves that cancel out (a task taken back from a worker and another given in the same batch) change nothing.
+      const set = counterChanges(deltas);
+      if (Object.keys(set).length === 0) continue;
       const row = await this.db
         .updateTable('steps')
-        .set(counterChanges(deltas))
+        .set(set)
         .where('id', '=', stepId)
         .returning(COUNT_COLUMNS)
         .executeTakeFirstOrThrow();

@@ -217,6 +217,30 @@ steps:
       }
     });
 
+    it('hands a batch of syncs distinct tasks in order, and a task that failed on one worker to another of the batch', async () => {
+      const { farm, done } = await openFarm(backend, { avoidMs: 60_000 });
+      try {
+        await farm.submitJob({ template: many(6), maxRetriesPerTask: 2, maxWorkerFailures: 5 }, 'user:test');
+        const workers = await Promise.all(['b1', 'b2', 'b3'].map((name) => ScriptedWorker.register(farm, name)));
+        const [w1, w2, w3] = workers as [ScriptedWorker, ScriptedWorker, ScriptedWorker];
+        const first = (await w1.sync()).assignments[0]!;
+        await w1.sync({ finish: { [first.taskId]: 'failed' }, running: [] });
+        // The three sync together (one batch): w1 must not get back the task it just failed; the others share the
+        // rest, each a task of its own, the failed one (first in order) to the first worker it is not kept from.
+        const replies = await Promise.all([w1.sync({ running: [] }), w2.sync(), w3.sync()]);
+        const given = replies.map((r) => r.assignments.map((a) => a.taskId));
+        assert.ok(
+          given.every((ids) => ids.length === 1),
+          JSON.stringify(given),
+        );
+        assert.equal(new Set(given.flat()).size, 3, 'distinct tasks');
+        assert.notEqual(given[0]![0], first.taskId, 'not back to the worker it failed on');
+        assert.ok(given.flat().includes(first.taskId), 'the failed task went to another worker of the batch');
+      } finally {
+        await done();
+      }
+    });
+
     it('lets other tasks finish when the job continues on failure', async () => {
       const { farm, done } = await openFarm(backend);
       try {
