@@ -1,5 +1,5 @@
 /**
- * @module Claiming work for a worker: the best ready task it can run, marked `assigned` to it in one statement.
+ * @module Claiming work for workers: the best ready tasks each can run, marked `assigned` to it.
  *
  * "Best": highest job priority first, oldest job first within a priority, tasks in order within a job. A worker is
  * kept on the session it has open (same job, same step environments) as long as nothing of higher priority waits,
@@ -7,8 +7,8 @@
  * workers checked against them (an allow-list, see {@link Exclusions}); jobs the worker failed too often are left
  * out; a task that just failed on this worker is left to others for a while.
  *
- * Why it is safe with several servers on one PostgreSQL: the candidate rows are selected `FOR UPDATE SKIP LOCKED`
- * inside the UPDATE, and the UPDATE re-checks `state = 'ready'`, so two claimers never get the same task. On
+ * Why it is safe with several servers on one PostgreSQL: the candidate rows are picked `FOR UPDATE SKIP LOCKED` in
+ * the claiming transaction, and the UPDATE re-checks `state = 'ready'`, so two claimers never get the same task. On
  * SQLite the single writer serialises claims.
  */
 import { type RawBuilder, sql } from 'kysely';
@@ -30,23 +30,8 @@ export interface ClaimedTask {
   readonly ready_at: number | string;
 }
 
-export interface ClaimOptions {
-  readonly workerId: number;
-  readonly capabilities: Capabilities;
-  /** The worker's open session, to be kept on (its tasks are claimed into it). */
-  readonly session?: { readonly id: number; readonly jobId: number; readonly envKey: string };
-  /** The steps of a job with the given environments, in order (they never change; the caller caches them). */
-  readonly sessionSteps: (jobId: number, envKey: string) => Promise<readonly number[]>;
-  readonly max: number;
-  readonly now: number;
-  /** How long a task that failed on a worker is kept from it (others get it first). */
-  readonly avoidMs: number;
-  readonly dialect: Dialect;
-  /** Steps with host requirements this worker meets, and jobs it is blocked from. */
-  readonly exclusions: Exclusions;
-  /** What the claims of one batch of syncs share. */
-  readonly memo: ClaimMemo;
-}
+/** Workers with the same key may claim the same tasks. */
+const exclusionsKey = (e: Exclusions) => `${e.allowedSteps.join(',')}|${e.jobs.join(',')}`;
 
 /**
  * What the claims of one batch of syncs read once: the best priority waiting (per set of exclusions) and the
@@ -58,11 +43,12 @@ export class ClaimMemo {
   readonly #jobs = new Map<number, Promise<number | undefined>>();
 
   best(db: Db, exclusions: Exclusions): Promise<number | undefined> {
-    const { allowedSteps, jobs } = exclusions;
-    const key = `${allowedSteps.join(',')}|${jobs.join(',')}`;
+    const key = exclusionsKey(exclusions);
     let best = this.#best.get(key);
     if (!best) {
-      best = bestWaitingPriority(db, allowedSteps, jobs).then((r) => r.rows[0]?.priority ?? undefined);
+      best = bestWaitingPriority(db, exclusions.allowedSteps, exclusions.jobs).then(
+        (r) => r.rows[0]?.priority ?? undefined,
+      );
       this.#best.set(key, best);
     }
     return best;
@@ -138,7 +124,7 @@ export function exclusionsOf(farm: FarmExclusions, workerId: number, capabilitie
   };
 }
 
-/** One worker's part in a claim for several (see {@link claimTasksFor}). */
+/** One worker's part in a claim for several (see {@link claimTasks}). */
 export interface ClaimRequest {
   readonly workerId: number;
   /** Who the events name (`worker:<name>`). */
@@ -160,26 +146,6 @@ export interface ClaimShared {
   readonly memo: ClaimMemo;
 }
 
-/** Claims up to `max` tasks for a worker; returns them in the order they should run. */
-export async function claimTasks(changes: Changes, options: ClaimOptions): Promise<ClaimedTask[]> {
-  const claimed = await claimTasksFor(
-    changes,
-    [
-      {
-        workerId: options.workerId,
-        actor: changes.actor,
-        ...(options.session ? { session: options.session } : {}),
-        max: options.max,
-        exclusions: options.exclusions,
-      },
-    ],
-    options,
-  );
-  return claimed.get(options.workerId) ?? [];
-}
-
-const exclusionsKey = (e: Exclusions) => `${e.allowedSteps.join(',')}|${e.jobs.join(',')}`;
-
 /** Whether a worker stays on its session: nothing of higher priority waits and it is not blocked from the job. */
 async function keepsSession(db: Db, request: ClaimRequest, memo: ClaimMemo): Promise<boolean> {
   if (!request.session || request.exclusions.jobs.includes(request.session.jobId)) return false;
@@ -195,11 +161,10 @@ async function keepsSession(db: Db, request: ClaimRequest, memo: ClaimMemo): Pro
  * skipping rows other transactions hold), then handed out in the workers' order by one UPDATE from a list of
  * (task, worker, session). Workers on a session first get their session's steps' tasks, in task order; then every
  * worker still wanting gets the best the farm has for it. A task kept from a worker after failing on it
- * (`avoid_worker_id`) is left out of a group's pick while that worker is in the group, so it goes to a worker of
- * another batch (or to anyone once the wait is over).
+ * (`avoid_worker_id`) goes to the next worker of the group, or stays ready for another batch.
  * @returns each worker's tasks, in the order they should run.
  */
-export async function claimTasksFor(
+export async function claimTasks(
   changes: Changes,
   requests: readonly ClaimRequest[],
   shared: ClaimShared,

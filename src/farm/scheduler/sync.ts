@@ -16,7 +16,7 @@ import type { Dialect } from '../store/database.js';
 import { prepared } from '../store/prepared.js';
 import type { TaskRow, WorkerRow } from '../store/schema.js';
 import { normaliseCapabilities } from './capabilities.js';
-import { type ClaimedTask, ClaimMemo, type ClaimRequest, claimTasks, claimTasksFor, type Exclusions } from './claim.js';
+import { type ClaimedTask, ClaimMemo, type ClaimRequest, claimTasks, type Exclusions } from './claim.js';
 import { changesFor } from './settle.js';
 import { taskFinished, taskLost, taskStarted } from './tasks.js';
 import { type Changes, type Db, HELD_STATES } from './transitions.js';
@@ -186,15 +186,16 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
   for (let i = 0; i < outcomes.length; i++) {
     if (outcomes[i] !== undefined) continue;
     const { worker, request } = live[next++]!;
-    const sync = await applyReport(changes, worker, request, options, {
-      held: held.get(worker.id) ?? new Map(),
-      sessions,
-      memo,
-    });
+    const sync = await applyReport(changes, worker, request, options, held.get(worker.id) ?? new Map());
     pending.push(sync);
     outcomes[i] = sync;
   }
-  await claimForBatch(changes, pending, options, sessions, memo);
+  // Work is claimed for the whole batch at once: a pick and an update per group of workers alike (see claimTasks).
+  const wanting = pending.filter((p) => p.wantsWork);
+  const given = await assignWork(changes, wanting, options, sessions, memo);
+  wanting.forEach((p, i) => {
+    if (given[i]!.length > 0) p.reply = { ...p.reply, assignments: given[i]! };
+  });
 
   // Replies are stored before the counters are written: on PostgreSQL a job's counter rows stay locked from their
   // update to the commit, and other batches wait for them, so that update comes last.
@@ -220,27 +221,26 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
         if (kept.length !== p.reply.assignments.length) p.reply = { ...p.reply, assignments: kept };
       }
     }
+    // What became ready is offered with a fresh view of the best priority waiting (settling changed it).
+    const wantMore = pending.filter((p) => p.wantsWork && p.reply.assignments.length < p.request.wantWork);
+    const extra = await assignWork(
+      changes,
+      wantMore.map((p) => ({
+        ...p,
+        request: { ...p.request, wantWork: p.request.wantWork - p.reply.assignments.length },
+        earlier: p.reply.assignments,
+      })),
+      options,
+      sessions,
+      new ClaimMemo(),
+    );
     let more = false;
-    for (const p of pending) {
-      if (!p.wantsWork || p.reply.assignments.length >= p.request.wantWork) continue;
+    wantMore.forEach((p, i) => {
+      if (extra[i]!.length === 0) return;
       changes.actor = p.actor;
-      const rest = { ...p.request, wantWork: p.request.wantWork - p.reply.assignments.length };
-      const extra = await assign(
-        changes,
-        p.worker,
-        rest,
-        p.capabilities,
-        options,
-        p.reply.assignments,
-        undefined,
-        undefined,
-        p.waitedMs,
-      );
-      if (extra.length > 0) {
-        p.reply = { ...p.reply, assignments: [...p.reply.assignments, ...extra] };
-        more = true;
-      }
-    }
+      p.reply = { ...p.reply, assignments: [...p.reply.assignments, ...extra[i]!] };
+      more = true;
+    });
     if (more) await changes.flush();
     // A job that just finished ends its sessions now, not at the worker's next sync.
     await endSessions(db, pending);
@@ -255,15 +255,14 @@ export async function applySyncs(db: Db, items: readonly SyncItem[], options: Sy
   );
 }
 
-/** Applies one sync's report and claims its work; its counters are left to the batch's flush. */
+/** Applies one sync's report; its work is claimed with the batch's, its counters left to the batch's flush. */
 async function applyReport(
   changes: Changes,
   worker: WorkerRow,
   request: SyncRequest,
   options: SyncOptions,
-  batch: { held: Map<number, HeldTask>; sessions: OpenSessions; memo: ClaimMemo },
+  held: Map<number, HeldTask>,
 ): Promise<Pending> {
-  const { held } = batch;
   const { db, now } = changes;
   const actor = `worker:${worker.name}`;
   changes.actor = actor;
@@ -317,7 +316,7 @@ async function applyReport(
 
   const drain = worker.drain_requested === 1;
   const wantsWork = !drain && request.state !== 'draining' && request.state !== 'offline' && request.wantWork > 0;
-  // Work is claimed for the whole batch afterwards (claimForBatch).
+  // Work is claimed for the whole batch afterwards (see applySyncs).
   return {
     ...sync,
     wantsWork,
@@ -356,10 +355,22 @@ export async function retryAssignment(
   const capabilities = JSON.parse(worker.capabilities) as Capabilities;
   const changes = changesFor(db, options.now, `worker:${worker.name}`);
   const waitedMs: number[] = [];
-  const assignments = await assign(changes, worker, request, capabilities, options, [], undefined, undefined, waitedMs);
+  const sessions = await openSessions(db, [{ worker, request }]);
+  const [assignments] = await assignWork(
+    changes,
+    [{ worker, request, capabilities, actor: changes.actor, waitedMs }],
+    options,
+    sessions,
+    new ClaimMemo(),
+  );
   await changes.flush();
-  if (assignments.length === 0) return undefined;
-  const reply = await store(db, worker, { ...stored, assignments }, { state: 'busy', last_seen: options.now });
+  if (assignments!.length === 0) return undefined;
+  const reply = await store(
+    db,
+    worker,
+    { ...stored, assignments: assignments! },
+    { state: 'busy', last_seen: options.now },
+  );
   return { reply, waitedMs };
 }
 
@@ -560,79 +571,57 @@ async function storeLogs(db: Db, worker: WorkerRow, request: SyncRequest): Promi
   }
 }
 
-async function assign(
-  changes: Changes,
-  worker: WorkerRow,
-  request: SyncRequest,
-  capabilities: Capabilities,
-  options: SyncOptions,
-  earlier: readonly Assignment[] = [],
-  open?: OpenSessions,
-  memo: ClaimMemo = new ClaimMemo(),
+/** A sync that wants work: `request.wantWork` more tasks, after those it was already given (`earlier`). */
+interface Want {
+  readonly worker: WorkerRow;
+  readonly request: SyncRequest;
+  readonly capabilities: Capabilities;
+  readonly actor: string;
+  readonly earlier?: readonly Assignment[];
   /** Receives each claimed task's wait since it became ready (ms). */
-  waitedMs?: number[],
-): Promise<Assignment[]> {
-  const { db } = changes;
-  const sessions = open ?? (await openSessions(db, [{ worker, request }]));
-  const openSession = request.session ? sessions.get(request.session.id) : undefined;
-  const claimed = await claimTasks(changes, {
-    workerId: worker.id,
-    capabilities,
-    ...(request.session && openSession
-      ? { session: { id: openSession.id, jobId: request.session.jobId, envKey: request.session.envKey } }
-      : {}),
-    sessionSteps: (jobId, envKey) => options.sessionSteps(db, jobId, envKey),
-    max: Math.min(request.wantWork, 16),
-    now: options.now,
-    avoidMs: options.avoidMs,
-    dialect: options.dialect,
-    exclusions: await options.exclusions(db, worker.id, capabilities),
-    memo,
-  });
-  return toAssignments(db, worker, claimed, openSession, earlier, options, waitedMs);
+  readonly waitedMs: number[];
 }
 
 /**
- * Claims work for every sync of a batch that wants some, in as few statements as the workers' differences allow
- * (see `claimTasksFor`), and turns each worker's tasks into its assignments.
+ * Claims work for syncs (a batch's, or one) together (see `claimTasks`) and turns each one's tasks into assignments.
+ * @returns each sync's new assignments, in the order given.
  */
-async function claimForBatch(
+async function assignWork(
   changes: Changes,
-  pending: readonly Pending[],
+  wants: readonly Want[],
   options: SyncOptions,
   sessions: OpenSessions,
   memo: ClaimMemo,
-): Promise<void> {
+): Promise<Assignment[][]> {
+  if (wants.length === 0) return [];
   const { db } = changes;
-  const wanting = pending.filter((p) => p.wantsWork);
-  if (wanting.length === 0) return;
+  const openOf = (w: Want) => (w.request.session ? sessions.get(w.request.session.id) : undefined);
   const requests: ClaimRequest[] = [];
-  for (const p of wanting) {
-    const open = p.request.session ? sessions.get(p.request.session.id) : undefined;
+  for (const w of wants) {
+    const open = openOf(w);
     requests.push({
-      workerId: p.worker.id,
-      actor: p.actor,
-      ...(p.request.session && open
-        ? { session: { id: open.id, jobId: p.request.session.jobId, envKey: p.request.session.envKey } }
+      workerId: w.worker.id,
+      actor: w.actor,
+      ...(w.request.session && open
+        ? { session: { id: open.id, jobId: w.request.session.jobId, envKey: w.request.session.envKey } }
         : {}),
-      max: Math.min(p.request.wantWork, 16),
-      exclusions: await options.exclusions(db, p.worker.id, p.capabilities),
+      max: Math.min(w.request.wantWork, 16),
+      exclusions: await options.exclusions(db, w.worker.id, w.capabilities),
     });
   }
-  const claimed = await claimTasksFor(changes, requests, {
+  const claimed = await claimTasks(changes, requests, {
     sessionSteps: (jobId, envKey) => options.sessionSteps(db, jobId, envKey),
     now: options.now,
     avoidMs: options.avoidMs,
     dialect: options.dialect,
     memo,
   });
-  for (const p of wanting) {
-    const tasks = claimed.get(p.worker.id) ?? [];
-    if (tasks.length === 0) continue;
-    const open = p.request.session ? sessions.get(p.request.session.id) : undefined;
-    const assignments = await toAssignments(db, p.worker, tasks, open, [], options, p.waitedMs);
-    p.reply = { ...p.reply, assignments };
+  const result: Assignment[][] = [];
+  for (const w of wants) {
+    const tasks = claimed.get(w.worker.id) ?? [];
+    result.push(await toAssignments(db, w.worker, tasks, openOf(w), w.earlier ?? [], options, w.waitedMs));
   }
+  return result;
 }
 
 /**
@@ -646,7 +635,7 @@ async function toAssignments(
   openSession: { readonly id: number; readonly job_id: number } | undefined,
   earlier: readonly Assignment[],
   options: SyncOptions,
-  waitedMs: number[] | undefined,
+  waitedMs: number[],
 ): Promise<Assignment[]> {
   const assignments: Assignment[] = [];
   const sessionsByJob = new Map<number, { id: number; isNew: boolean }>();
@@ -654,7 +643,7 @@ async function toAssignments(
   for (const a of earlier)
     if (!sessionsByJob.has(a.jobId)) sessionsByJob.set(a.jobId, { id: a.sessionId, isNew: false });
   for (const task of claimed) {
-    waitedMs?.push(Math.max(0, options.now - Number(task.ready_at)));
+    waitedMs.push(Math.max(0, options.now - Number(task.ready_at)));
     let session = sessionsByJob.get(task.job_id);
     if (!session) {
       const created = await db
