@@ -12,6 +12,14 @@ export function duration(ms: number | undefined): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** How long something ran: to its end, or until now while it runs; undefined before it started. */
+export function runTime(item: { readonly startedAt?: number; readonly finishedAt?: number }): number | undefined {
+  return item.startedAt === undefined ? undefined : (item.finishedAt ?? Date.now()) - item.startedAt;
+}
+
+/** Whether a job's, step's or task's state is final (nothing more will run unless it is requeued). */
+export const isFinished = (state: string) => state === 'succeeded' || state === 'failed' || state === 'canceled';
+
 /** "3 min ago", relative to `now`. */
 export function age(time: number | undefined, now = Date.now()): string {
   if (time === undefined) return '';

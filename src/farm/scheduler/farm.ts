@@ -230,8 +230,9 @@ export class Farm {
 
   /**
    * Refreshes PostgreSQL's statistics of the tasks table after a large submission, in the background. Until
-   * autovacuum gets to it (a minute or more), the planner believes the table holds a few hundred ready tasks and
-   * reads all of them to find the best one (26 ms with 48,000 ready, against well under 1 ms by the index).
+   * autovacuum gets to it (a minute or more), the planner believes the table holds a few hundred ready tasks, and a
+   * claim's pick read all of them to find the best ones (26 ms with 48,000 ready, against well under 1 ms by the
+   * index).
    */
   #analyzeTasks(): void {
     if (this.#analyzing) return;

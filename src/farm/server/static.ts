@@ -79,7 +79,8 @@ function loadFiles(root: string): Map<string, StaticFile> {
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir)) {
       const path = join(dir, entry);
-      if (statSync(path).isDirectory()) {
+      const stat = statSync(path);
+      if (stat.isDirectory()) {
         walk(path);
         continue;
       }
@@ -89,7 +90,7 @@ function loadFiles(root: string): Map<string, StaticFile> {
         body,
         type: TYPES[extname(path)] ?? 'application/octet-stream',
         immutable: url.startsWith('/assets/'),
-        etag: `"${body.length.toString(36)}-${statSync(path).mtimeMs.toString(36)}"`,
+        etag: `"${body.length.toString(36)}-${stat.mtimeMs.toString(36)}"`,
       });
     }
   };

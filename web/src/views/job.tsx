@@ -11,14 +11,12 @@ import {
   type TaskState,
 } from '../../../src/farm/client/index.js';
 import { ActionButton, Loading, ProgressBar, StateBadge } from '../components.js';
-import { age, count, dateTime, duration } from '../format.js';
+import { age, count, dateTime, duration, isFinished, runTime } from '../format.js';
 import { subscribe } from '../live.js';
 import { messageOf, reportError } from '../notices.js';
 import { navigate, search, setSearch } from '../router.js';
 import { client } from '../session.js';
 import { TaskTable } from './task-table.js';
-
-const FINISHED = ['succeeded', 'failed', 'canceled'];
 
 /** Steps ordered so each comes after the steps it depends on (template order otherwise). */
 function dependencyOrder(steps: readonly StepSummary[]): StepSummary[] {
@@ -36,7 +34,7 @@ function dependencyOrder(steps: readonly StepSummary[]): StepSummary[] {
 
 function StepActions({ job, step }: { job: JobDetail; step: StepSummary }) {
   const target = { jobId: job.id, step: step.name };
-  const open = !FINISHED.includes(step.state);
+  const open = !isFinished(step.state);
   return (
     <span class="actions">
       {step.state === 'suspended' ? (
@@ -75,7 +73,7 @@ function JobActions({ job, reload }: { job: JobDetail; reload: () => void }) {
   const [priority, setPriority] = useState(String(job.priority));
   useEffect(() => setPriority(String(job.priority)), [job.priority]);
   const jobId = job.id;
-  const finished = FINISHED.includes(job.state);
+  const finished = isFinished(job.state);
   const after = (message: string) => {
     reload();
     return message;
@@ -224,7 +222,7 @@ export function JobView({ jobId, tab }: { jobId: number; tab: 'tasks' | 'paramet
     );
   }
   if (!job) return <Loading what={`job ${jobId}`} />;
-  const ran = job.startedAt !== undefined ? (job.finishedAt ?? Date.now()) - job.startedAt : undefined;
+  const ran = runTime(job);
   const toggleState = (state: TaskState) => {
     const next = states.includes(state) ? states.filter((s) => s !== state) : [...states, state];
     setSearch({ state: next.join(',') });

@@ -6,14 +6,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { JOB_STATES, type JobState, type JobSummary, type Queue } from '../../../src/farm/client/index.js';
 import { ActionButton, Empty, Loading, ProgressBar, StateBadge } from '../components.js';
-import { age, count } from '../format.js';
+import { age, count, isFinished } from '../format.js';
 import { subscribe } from '../live.js';
 import { reportError } from '../notices.js';
 import { search, setSearch } from '../router.js';
 import { client } from '../session.js';
 
 const PAGE = 100;
-const FINISHED: readonly JobState[] = ['succeeded', 'failed', 'canceled'];
 
 type Action = 'cancel' | 'suspend' | 'resume' | 'requeue';
 
@@ -253,9 +252,7 @@ export function JobsView() {
                     <span class="muted small">
                       {count(done)} / {count(job.counts.total)}
                       {job.counts.failed > 0 ? `, ${count(job.counts.failed)} failed` : ''}
-                      {job.counts.running > 0 && !FINISHED.includes(job.state)
-                        ? `, ${count(job.counts.running)} running`
-                        : ''}
+                      {job.counts.running > 0 && !isFinished(job.state) ? `, ${count(job.counts.running)} running` : ''}
                     </span>
                   </td>
                   <td class="num">{job.priority}</td>

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { LogChunk, Task } from '../../../src/farm/client/index.js';
 import { parseAnsi, type Segment, type Style, stripAnsi } from '../ansi.js';
 import { ActionButton, Loading, StateBadge } from '../components.js';
-import { duration, parameters } from '../format.js';
+import { duration, isFinished, parameters, runTime } from '../format.js';
 import { subscribe } from '../live.js';
 import { messageOf, reportError } from '../notices.js';
 import { client } from '../session.js';
@@ -192,8 +192,8 @@ export function LogView({ jobId, taskId }: { jobId: number; taskId: number }) {
       </section>
     );
   }
-  const ran = task?.startedAt !== undefined ? (task.finishedAt ?? Date.now()) - task.startedAt : undefined;
-  const open = task && !['succeeded', 'failed', 'canceled'].includes(task.state);
+  const ran = task ? runTime(task) : undefined;
+  const open = task && !isFinished(task.state);
   const matchSet = new Set(matches);
   const from = Math.min(showAll ? 0 : Math.max(0, lines.length - SHOWN_LINES), matches[current] ?? lines.length);
 

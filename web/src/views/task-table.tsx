@@ -8,7 +8,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Task, TaskState } from '../../../src/farm/client/index.js';
 import { ActionButton, StateBadge } from '../components.js';
-import { duration, parameters } from '../format.js';
+import { duration, isFinished, parameters, runTime } from '../format.js';
 import { subscribe } from '../live.js';
 import { reportError } from '../notices.js';
 import { navigate } from '../router.js';
@@ -248,9 +248,9 @@ function TaskRow(props: {
       </div>
     );
   }
-  const ran = task.startedAt !== undefined ? (task.finishedAt ?? Date.now()) - task.startedAt : undefined;
+  const ran = runTime(task);
   const message = task.failMessage ?? task.statusMessage ?? '';
-  const canCancel = !['succeeded', 'failed', 'canceled'].includes(task.state);
+  const canCancel = !isFinished(task.state);
   return (
     <div
       class={`task-row ${props.active ? 'active' : ''}`}
