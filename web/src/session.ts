@@ -63,12 +63,10 @@ export async function restoreSession(): Promise<void> {
   const match = /^#token=([^&]+)/.exec(location.hash);
   if (match) {
     history.replaceState(history.state, '', location.pathname + location.search);
-    try {
-      await signIn(decodeURIComponent(match[1]!));
-      return;
-    } catch {
-      // Fall through to the sign-in page with the reason below.
-    }
+    // Taken as it is, without a round trip first: the page's own requests check it, and a refused token signs out
+    // (handleAuthError), which shows the sign-in page.
+    remember(decodeURIComponent(match[1]!));
+    return;
   }
   if (token.value !== undefined) return;
   try {
